@@ -1,0 +1,1 @@
+"""Alert rules, classification, collection and limit policy, the output store (pure but the store)."""

@@ -1,0 +1,1 @@
+"""loanwatch shell: faust app, topics, decode edge, CLI, replay, metrics."""

@@ -1,0 +1,255 @@
+"""The live worker: a faust app built by one function from the settings.
+
+One agent (concurrency 1, faust issue #606) reads the co-partitioned input
+topics (events, collection outcomes, clock ticks), keeps each borrower's state
+in a changelog-backed table and sends outputs and dead letters to their
+topics. The agent holds no business logic: decode, step, write table, send.
+
+Clock ticks: every ``worker.tick_seconds`` the worker sends a tick carrying the
+wall-clock time to each input partition it owns and has fully read. The agent
+handles a tick like an event of that partition: the borrowers of that partition
+whose next timer is due are advanced. Ticks go through the log, so the timer
+firings are ordered with the events and written to the same changelog
+partition as the state they change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+import faust
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams import metrics
+from streams.core import next_timer
+from streams.core import state as state_codec
+from streams.decode import DeadLetter
+from streams.processor import Message, Processor, Result
+from streams.replay import encode_record
+from streams.settings import Settings
+from streams.topics import STATE_TABLE, dead_letter_bytes
+
+log = logging.getLogger("loanwatch.worker")
+
+
+class Health:
+    """Unhealthy when committed offsets stop advancing while there is lag."""
+
+    def __init__(self, stall_seconds: float) -> None:
+        self.stall_seconds = stall_seconds
+        self.last_committed: dict[Any, int] = {}
+        self.last_progress = time.monotonic()
+
+    def check(self, committed: dict[Any, int], lag: int, now: float) -> tuple[bool, str]:
+        """(healthy, why).
+
+        >>> h = Health(stall_seconds=10)
+        >>> h.check({"tp": 5}, lag=3, now=h.last_progress + 1)[0]
+        True
+        >>> h.check({"tp": 5}, lag=3, now=h.last_progress + 20)
+        (False, 'committed offsets have not advanced for 20 s while 3 messages wait')
+        >>> h.check({"tp": 5}, lag=0, now=h.last_progress + 40)[0]
+        True
+        """
+        if committed != self.last_committed or lag <= 0:
+            self.last_committed = dict(committed)
+            self.last_progress = now
+            return True, "ok" if lag <= 0 else "committing"
+        stalled = now - self.last_progress
+        if stalled > self.stall_seconds:
+            return False, f"committed offsets have not advanced for {stalled:.0f} s while {lag} messages wait"
+        return True, "committing"
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The worker's faust app, its topics, table, agent, ticker and web pages."""
+    t = settings.topics
+    app = faust.App(
+        settings.kafka.app_id,
+        broker=f"kafka://{settings.kafka.bootstrap}",
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=t.partitions,
+        topic_replication_factor=t.replication,
+        topic_allow_declare=False,  # topics are created by `loanwatch topics create`, never implicitly
+        topic_disable_leader=True,
+        broker_commit_interval=settings.kafka.commit_interval_seconds,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_max_request_size=dead_letter_bytes(settings),
+        consumer_max_fetch_size=2 * settings.kafka.max_event_bytes,
+        web_enabled=True,
+        web_port=settings.worker.web_port,
+        web_bind="0.0.0.0",
+        web_host="127.0.0.1",
+        table_cleanup_interval=3600.0,
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    inputs = app.topic(*t.inputs(), **raw)
+    out_topics = {
+        "alert": app.topic(t.alerts, **raw),
+        "task": app.topic(t.tasks, **raw),
+        "limit": app.topic(t.limits, **raw),
+        "dead_letter": app.topic(t.dead_letters, **raw),
+    }
+    ticks_topic = app.topic(t.ticks, **raw)
+    # use_partitioner=False: a state write goes to the changelog partition of the message being handled,
+    # which is the borrower's partition (inputs are co-partitioned, ticks are sent per partition)
+    states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
+                       schema=faust.Schema(key_type=bytes, value_type=bytes, **raw))
+    processor = Processor(settings.policy(), settings.kafka.max_event_bytes)
+    timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer), rebuilt on start
+    processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
+    health = Health(settings.worker.health_stall_seconds)
+
+    async def send(result: Result, key: bytes | None) -> None:
+        """Send the outputs and wait until the broker has them, before the state is written.
+
+        A crash after the send and before the state write re-processes the
+        event and sends the same records again (same ids, same content); the
+        other order could lose them. Dead letters go the same way.
+        """
+        batch = [(out_topics[r.kind], encode_record(r)) for r in result.outputs]
+        batch += [(out_topics["dead_letter"], encode_record(d)) for d in result.dead_letters]
+        if batch:
+            await _deliver(batch, key, settings)
+
+    def remember(key: bytes, state_raw: bytes) -> None:
+        state = state_codec.decode(state_raw)
+        timers[key] = (state.partition, next_timer(state, processor.policy))
+
+    def rebuild_timers() -> None:
+        timers.clear()
+        for key, value in states.items():
+            if value:
+                remember(key, value)
+        metrics.BORROWERS.set(len(timers))
+
+    async def on_event(message: Any) -> None:
+        msg = Message(message.value or b"", message.topic, message.partition, message.offset,
+                      dt.datetime.now(dt.UTC).isoformat(), message.key)
+        decoded = processor.decode(msg)
+        if isinstance(decoded, DeadLetter):
+            await send(Result(dead_letters=[decoded]), message.key)
+            return
+        key = decoded.borrower_id.encode()
+        result = processor.handle(decoded, states.get(key), msg)
+        await send(result, key)
+        if result.state is not None:
+            states[key] = result.state
+            remember(key, result.state)
+
+    async def on_tick(message: Any) -> None:
+        try:
+            now = int(msgspec.json.decode(message.value)["now"])
+        except Exception:  # a foreign message on the ticks topic is not ours to act on
+            log.warning("ignored a malformed tick at %s[%s]@%s", message.topic, message.partition, message.offset)
+            return
+        if not timers:
+            rebuild_timers()
+        limit = now - processor.policy.lateness_seconds
+        due = [k for k, (p, at) in timers.items() if p == message.partition and at is not None and at <= limit]
+        for key in sorted(due):
+            result = processor.tick(states[key], now)
+            await send(result, key)
+            if result.state is not None:
+                states[key] = result.state
+                remember(key, result.state)
+        metrics.TICKS.inc()
+
+    @app.agent(inputs, concurrency=1, name="handle_events")
+    async def handle_events(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                if message.topic == t.ticks:
+                    await on_tick(message)
+                else:
+                    await on_event(message)
+            except Exception as exc:  # never let one message stop the worker
+                log.exception("failed to handle %s[%s]@%s", message.topic, message.partition, message.offset)
+                msg = Message(message.value or b"", message.topic, message.partition, message.offset,
+                              dt.datetime.now(dt.UTC).isoformat(), message.key)
+                letter = processor.dead(msg, f"internal error while handling the event: "
+                                             f"{type(exc).__name__}: {exc}")
+                await send(Result(dead_letters=[letter]), message.key)
+            processed[(message.topic, message.partition)] = message.offset + 1
+
+    def caught_up(partition: int) -> bool:
+        for topic in (t.events, t.collection_outcomes):
+            tp = next((tp for tp in app.consumer.assignment()
+                       if tp.topic == topic and tp.partition == partition), None)
+            if tp is None:
+                return False
+            end = app.consumer.highwater(tp)
+            if end is None or processed.get((topic, partition), 0) < end:
+                if end:  # a partition that has never had a message is caught up
+                    return False
+        return True
+
+    @app.timer(settings.worker.tick_seconds, name="send_ticks")
+    async def send_ticks() -> None:
+        now = int(time.time())
+        value = msgspec.json.encode({"now": now})
+        for tp in sorted(app.consumer.assignment()):
+            if tp.topic == t.events and caught_up(tp.partition):
+                await ticks_topic.send(key=b"tick", value=value, partition=tp.partition)
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        timers.clear()  # rebuilt lazily at the next tick, after the table has recovered
+
+    def lag_and_commits() -> tuple[dict[str, int], dict[Any, int]]:
+        """Messages not yet committed, by input topic, and the committed offsets."""
+        committed = dict(app.monitor.tp_committed_offsets or {})
+        lag = dict.fromkeys(t.inputs(), 0)
+        for tp in app.consumer.assignment():
+            if tp.topic in lag:
+                lag[tp.topic] += max((app.consumer.highwater(tp) or 0) - committed.get(tp, 0), 0)
+        return lag, committed
+
+    @app.page("/health")
+    async def health_page(web: Any, request: Any) -> Any:
+        if not app.consumer.assignment():
+            return web.json({"healthy": True, "reason": "starting: no partitions assigned yet", "lag": None})
+        lag, committed = lag_and_commits()
+        ok, why = health.check(committed, sum(lag.values()), time.monotonic())
+        metrics.HEALTHY.set(1 if ok else 0)
+        return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": lag},
+                        status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        lag, _ = lag_and_commits()
+        for topic, n in lag.items():
+            metrics.CONSUMER_LAG.labels(topic=topic).set(n)
+        # aiohttp refuses a charset inside content_type, so the exposition type goes in as a header
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.loanwatch_agent = handle_events  # type: ignore[attr-defined]
+    return app
+
+
+async def _deliver(batch: list[tuple[Any, bytes]], key: bytes | None, settings: Settings) -> None:
+    """Send records now (not attached to the offset commit) and wait for the broker's acks.
+
+    A broker hiccup is transient: retried with backoff; after the last try the
+    error is raised and the worker stops rather than lose a record.
+    """
+    attempts = settings.worker.retry_attempts
+    for attempt in range(1, attempts + 1):
+        try:
+            futures = [await topic.send(key=key, value=value, force=True) for topic, value in batch]
+            await asyncio.gather(*futures)
+            return
+        except Exception:
+            if attempt == attempts:
+                raise
+            metrics.RETRIES.labels(operation="send").inc()
+            log.warning("send failed (attempt %d of %d); retrying", attempt, attempts, exc_info=True)
+            await asyncio.sleep(settings.worker.retry_backoff_seconds * 2 ** (attempt - 1))

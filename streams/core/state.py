@@ -1,0 +1,76 @@
+"""Per-borrower state: small, exact and serializable.
+
+Times are epoch seconds (int) and dates day ordinals (int) to keep the
+serialized state small; money is Decimal. The state is encoded with msgpack
+(``encode``/``decode``) for the faust table and the replay.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+
+class Installment(msgspec.Struct, array_like=True, omit_defaults=True):
+    seq: int
+    due: int  # date ordinal
+    amount_due: Decimal
+    paid: Decimal = Decimal(0)
+    paid_on: int = 0  # date ordinal of the payment that settled it (0: not settled)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(self.amount_due - self.paid, Decimal(0))
+
+
+class OpenTask(msgspec.Struct, array_like=True):
+    seq: int
+    stage: str
+    amount_overdue: Decimal
+    opened_at: int
+
+
+class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
+    loan_id: str
+    product: str
+    credit_limit: Decimal
+    installments: list[Installment] = []
+    drawn: Decimal = Decimal(0)
+    closed: bool = False
+    settled_seqs: int = 0  # installments settled in full and pruned from the list
+    max_dpd: int = 0
+    tasks: list[OpenTask] = []
+    alert_episode: int = 0  # delinquency alerts raised so far on this loan
+    alert_open_since: int = 0  # epoch seconds; 0 when no delinquency alert is open
+    alert_dpd_band: int = 0
+    payment_ids: list[int] = []  # hashes of applied repayment event ids
+
+
+class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
+    borrower_id: str
+    partition: int = -1
+    clock: int = 0  # latest event time seen (epoch seconds)
+    advanced_to: int = 0  # timers at or before this moment have fired
+    loans: list[Loan] = []
+    recent_ids: list[int] = []  # hashes of recently applied event ids (a ring)
+    max_dpd: int = 0
+    events_applied: int = 0
+
+    def loan(self, loan_id: str) -> Loan | None:
+        for loan in self.loans:
+            if loan.loan_id == loan_id:
+                return loan
+        return None
+
+
+_encoder = msgspec.msgpack.Encoder(decimal_format="string")
+_decoder = msgspec.msgpack.Decoder(BorrowerState)
+
+
+def encode(state: BorrowerState) -> bytes:
+    return _encoder.encode(state)
+
+
+def decode(raw: bytes) -> BorrowerState:
+    return _decoder.decode(raw)

@@ -1,0 +1,421 @@
+"""The pure core: ``step(state, event)`` and ``advance(state, now)``.
+
+One function handles one event for one borrower; another moves the borrower's
+time forward so that what happens by the mere passing of time (a due date
+passing unpaid, DPD reaching a new stage) is seen. The live worker and the
+offline replay are thin loops around these two. Nothing here does I/O or reads
+the clock: time is the events' ``occurred_at``, or the ``now`` a shell passes
+to :func:`advance` (the wall clock in live mode, event time in replay).
+
+Timer rule, the same everywhere: a moment ``m`` (an installment reaching a DPD
+threshold) fires once time has passed ``m + lateness``, and is evaluated *as of*
+``m``. Events that arrive up to ``lateness`` late are therefore applied before
+the timers they could change, and the outputs do not depend on when a shell
+happened to advance time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from alerts.classification import ClassThresholds, risk_class
+from alerts.collection import CollectionPolicy, Stage
+from alerts.messages import render
+from alerts.records import Alert, CollectionTask, LimitChange, Reason, alert_id, record_id
+from detectors.delinquency import delinquency_score
+from streams import events as ev
+from streams.core.state import BorrowerState, Installment, Loan, OpenTask
+
+ZERO = Decimal(0)
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the core needs from the settings, read once and passed down."""
+
+    timezone: str = "Asia/Shanghai"
+    lateness_seconds: int = 2 * 3600
+    grace_days: int = 0
+    alert_dpd: int = 30
+    recent_ids: int = 32
+    collection: CollectionPolicy = field(default_factory=CollectionPolicy)
+    classes: ClassThresholds = field(default_factory=ClassThresholds)
+    tz: ZoneInfo = field(init=False, repr=False, compare=False)
+    alert_bands: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    timer_dpds: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # DPD levels at which an open delinquency alert is updated: it opens, then the class changes
+        bands = {self.alert_dpd, self.classes.substandard_dpd + 1, self.classes.doubtful_dpd + 1,
+                 self.classes.loss_dpd + 1}
+        object.__setattr__(self, "alert_bands", tuple(sorted(x for x in bands if x >= self.alert_dpd)))
+        # DPD levels at which something may change: the timers of an unpaid installment
+        timers = {self.grace_days + 1, *self.alert_bands, *self.collection.thresholds()}
+        object.__setattr__(self, "timer_dpds", tuple(sorted(x for x in timers if x > self.grace_days)))
+        object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A valid event the core cannot apply (e.g. a repayment for an unknown loan)."""
+
+    event_id: str
+    borrower_id: str
+    reason: str
+    kind: str = "rejection"
+
+
+Output = Alert | CollectionTask | LimitChange | Rejection
+
+def event_hash(event_id: str) -> int:
+    """A stable 64-bit hash of an event id (Python's ``hash`` is salted per process).
+
+    >>> event_hash("rp-1") == event_hash("rp-1")
+    True
+    """
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+def epoch(t: dt.datetime) -> int:
+    return int(t.timestamp())
+
+
+def local_day(t: int, policy: Policy) -> int:
+    """The borrower's local calendar day (ordinal) at epoch second ``t``."""
+    return dt.datetime.fromtimestamp(t, policy.tz).date().toordinal()
+
+
+def day_start(ordinal: int, policy: Policy) -> int:
+    """Epoch second at which local day ``ordinal`` starts."""
+    d = dt.date.fromordinal(ordinal)
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=policy.tz).timestamp())
+
+
+def iso(t: int, policy: Policy) -> str:
+    return dt.datetime.fromtimestamp(t, policy.tz).isoformat()
+
+
+# --------------------------------------------------------------------------- step
+
+
+def new_state(borrower_id: str) -> BorrowerState:
+    return BorrowerState(borrower_id=borrower_id)
+
+
+def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
+    """Apply one event to the borrower's state (in place) and return the outputs.
+
+    A re-delivered event (same ``event_id``) changes nothing and returns nothing.
+    """
+    h = event_hash(event.event_id)
+    if h in state.recent_ids:
+        return []
+    t = epoch(event.occurred_at)
+    outputs: list[Output] = advance(state, t, policy)
+    state.clock = max(state.clock, t)
+    rejection = _apply(state, event, t, h, policy)
+    if rejection is not None:
+        outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
+    else:
+        outputs.extend(_reconcile(state, state.advanced_to, t, policy))
+    state.recent_ids.append(h)
+    if len(state.recent_ids) > policy.recent_ids:
+        del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
+    state.events_applied += 1
+    return outputs
+
+
+def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False) -> list[Output]:
+    """Fire the borrower's timers due by ``now`` (epoch seconds), each as of its moment.
+
+    Timers wait ``lateness`` for late events, unless ``final``: the end of a
+    replay, when no more events can come.
+    """
+    limit = now if final else now - policy.lateness_seconds
+    outputs: list[Output] = []
+    while True:
+        moment = next_timer(state, policy)
+        if moment is None or moment > limit:
+            break
+        state.advanced_to = moment
+        outputs.extend(_reconcile(state, moment, moment, policy))
+    state.advanced_to = max(state.advanced_to, limit)
+    return outputs
+
+
+def next_timer(state: BorrowerState, policy: Policy) -> int | None:
+    """The earliest moment after ``advanced_to`` at which something may change."""
+    today = local_day(state.advanced_to, policy) if state.advanced_to else None
+    best: int | None = None
+    for loan in state.loans:
+        if loan.closed:
+            continue
+        for inst in loan.installments:
+            if inst.outstanding <= 0:
+                continue
+            for k in policy.timer_dpds:
+                day = inst.due + k
+                if today is not None and day <= today:
+                    continue
+                moment = day_start(day, policy)
+                if moment > state.advanced_to and (best is None or moment < best):
+                    best = moment
+                break
+    return best
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
+    """Change the ledgers for one event; a string return is why it cannot apply."""
+    if isinstance(event, ev.LoanOpened):
+        if state.loan(event.loan_id) is not None:
+            return f"loan {event.loan_id} was already opened"
+        state.loans.append(Loan(
+            loan_id=event.loan_id,
+            product=event.product,
+            credit_limit=event.credit_limit,
+            installments=[_installment(i) for i in sorted(event.installments, key=lambda i: i.seq)],
+            drawn=event.principal if event.product != "revolving_line" else ZERO,
+        ))
+        return None
+    if isinstance(event, (ev.Revenue, ev.Cashflow)):
+        return None
+    loan = state.loan(event.loan_id)
+    if loan is None:
+        return f"{type(event).__name__} for unknown loan {event.loan_id} (no loan_opened/1 seen)"
+    if isinstance(event, ev.Repayment):
+        if h in loan.payment_ids:
+            return None
+        loan.payment_ids.append(h)
+        _allocate(loan, event.amount, event.installment_seq, local_day(t, policy))
+        if loan.product == "revolving_line":
+            loan.drawn = max(loan.drawn - event.amount, ZERO)
+    elif isinstance(event, ev.InstallmentDue):
+        _put_installment(loan, _installment(event))
+    elif isinstance(event, ev.ScheduleChanged):
+        _replace_schedule(loan, event.installments)
+    elif isinstance(event, ev.Drawdown):
+        loan.drawn += event.amount
+    elif isinstance(event, ev.LoanClosed):
+        loan.closed = True
+    return None
+
+
+def _installment(i: ev.Installment | ev.InstallmentDue) -> Installment:
+    seq = i.seq
+    return Installment(seq=seq, due=i.due_date.toordinal(), amount_due=i.amount_due)
+
+
+def _put_installment(loan: Loan, new: Installment) -> None:
+    for k, old in enumerate(loan.installments):
+        if old.seq == new.seq:
+            new.paid = min(old.paid, new.amount_due)
+            loan.installments[k] = new
+            return
+    loan.installments.append(new)
+    loan.installments.sort(key=lambda i: (i.due, i.seq))
+
+
+def _replace_schedule(loan: Loan, installments: list[ev.Installment]) -> None:
+    paid = {i.seq: i.paid for i in loan.installments}
+    loan.installments = []
+    for i in sorted(installments, key=lambda i: (i.due_date, i.seq)):
+        new = _installment(i)
+        new.paid = min(paid.get(i.seq, ZERO), new.amount_due)
+        loan.installments.append(new)
+
+
+def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> None:
+    """Explicit installment first, then the oldest open ones."""
+    order = sorted(loan.installments, key=lambda i: (i.seq != seq, i.due, i.seq))
+    remaining = amount
+    for inst in order:
+        if remaining <= 0:
+            break
+        pay = min(inst.outstanding, remaining)
+        if pay <= 0:
+            continue
+        inst.paid += pay
+        remaining -= pay
+        if inst.outstanding <= 0:
+            inst.paid_on = day
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
+    """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
+    outputs: list[Output] = []
+    today = local_day(as_of, policy) if as_of else 0
+    dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
+    worst = max(dpds.values(), default=0)
+    state.max_dpd = max(state.max_dpd, worst)
+    score = delinquency_score(worst, state.max_dpd)
+    any_critical = any(loan.alert_open_since for loan in state.loans)
+    klass = risk_class(worst, any_critical or worst >= policy.alert_dpd, policy.classes)
+    for loan in state.loans:
+        dpd = dpds[loan.loan_id]
+        loan.max_dpd = max(loan.max_dpd, dpd)
+        outputs.extend(_reconcile_tasks(state, loan, today, stamp, score, policy))
+        outputs.extend(_reconcile_alert(state, loan, dpd, stamp, score, klass, policy))
+        _prune_settled(loan)
+    return outputs
+
+
+def _loan_dpd(loan: Loan, today: int, policy: Policy) -> int:
+    if loan.closed:
+        return 0
+    dpd = 0
+    for inst in loan.installments:
+        if inst.outstanding > 0 and today - inst.due > policy.grace_days:
+            dpd = max(dpd, today - inst.due)
+    return dpd
+
+
+def _reconcile_tasks(state: BorrowerState, loan: Loan, today: int, stamp: int, score: float,
+                     policy: Policy) -> list[Output]:
+    desired: dict[int, tuple[Stage, Installment, int]] = {}
+    if not loan.closed:
+        for inst in loan.installments:
+            dpd = today - inst.due
+            if inst.outstanding > 0 and dpd > policy.grace_days:
+                stage = policy.collection.stage_for(dpd)
+                if stage is not None:
+                    desired[inst.seq] = (stage, inst, dpd)
+    outputs: list[Output] = []
+    kept: list[OpenTask] = []
+    for task in loan.tasks:
+        want = desired.pop(task.seq, None)
+        if want is None:
+            why = "closed" if loan.closed else "paid"
+            outputs.append(_task(state, loan, task, "cancelled", why, stamp, score, 0, policy))
+            continue
+        stage, inst, dpd = want
+        if stage.name != task.stage:
+            outputs.append(_task(state, loan, task, "escalated", f"escalated to {stage.name}", stamp,
+                                 score, dpd, policy))
+            new = OpenTask(inst.seq, stage.name, inst.outstanding, stamp)
+            outputs.append(_task(state, loan, new, "open", "overdue", stamp, score, dpd, policy))
+            kept.append(new)
+        elif inst.outstanding != task.amount_overdue:
+            task.amount_overdue = inst.outstanding
+            outputs.append(_task(state, loan, task, "open", "partial payment", stamp, score, dpd, policy))
+            kept.append(task)
+        else:
+            kept.append(task)
+    for seq, (stage, inst, dpd) in sorted(desired.items()):
+        new = OpenTask(seq, stage.name, inst.outstanding, stamp)
+        outputs.append(_task(state, loan, new, "open", "overdue", stamp, score, dpd, policy))
+        kept.append(new)
+    loan.tasks = kept
+    return outputs
+
+
+def _stage(name: str, policy: Policy) -> Stage:
+    for stage in policy.collection.stages:
+        if stage.name == name:
+            return stage
+    raise KeyError(f"unknown collection stage {name!r}: the policy changed under open tasks")
+
+
+def _task(state: BorrowerState, loan: Loan, task: OpenTask, status: str, reason: str, stamp: int,
+          score: float, dpd: int, policy: Policy) -> CollectionTask:
+    stage = _stage(task.stage, policy)
+    amount = task.amount_overdue
+    return CollectionTask(
+        task_id=record_id("task", loan.loan_id, task.seq, task.stage),
+        loan_id=loan.loan_id,
+        borrower_id=state.borrower_id,
+        installment_seq=task.seq,
+        action=stage.action,
+        channel=stage.channel,
+        priority=policy.collection.priority(stage, amount, score) if status == "open" else 0.0,
+        dpd=dpd,
+        amount_overdue=amount,
+        status=status,
+        due_by=iso(task.opened_at + stage.respond_days * DAY, policy),
+        reason=reason,
+        stage=stage.name,
+        queue=stage.queue,
+        created_at=iso(task.opened_at, policy),
+        updated_at=iso(stamp, policy),
+    )
+
+
+def _reconcile_alert(state: BorrowerState, loan: Loan, dpd: int, stamp: int, score: float, klass: str,
+                     policy: Policy) -> list[Output]:
+    band = max((b for b in policy.alert_bands if dpd >= b), default=0)
+    if not loan.alert_open_since:
+        if band == 0:
+            return []
+        loan.alert_episode += 1
+        loan.alert_open_since = stamp
+        loan.alert_dpd_band = band
+        return [_alert(state, loan, "open", dpd, stamp, score, klass, policy)]
+    if dpd == 0:
+        alert = _alert(state, loan, "resolved", dpd, stamp, score, klass, policy)
+        loan.alert_open_since = 0
+        loan.alert_dpd_band = 0
+        return [alert]
+    if band > loan.alert_dpd_band:
+        loan.alert_dpd_band = band
+        return [_alert(state, loan, "updated", dpd, stamp, score, klass, policy)]
+    return []
+
+
+def _alert(state: BorrowerState, loan: Loan, status: str, dpd: int, stamp: int, score: float, klass: str,
+           policy: Policy) -> Alert:
+    if status == "resolved":
+        code = "loan_closed" if loan.closed else "loan_current"
+        en, zh = render(code, loan_id=loan.loan_id, reason="closed")
+        reason = Reason(code, en, zh, value=dpd, baseline=0, threshold=policy.alert_dpd)
+    else:
+        en, zh = render("dpd_over_threshold", loan_id=loan.loan_id, dpd=dpd, threshold=loan.alert_dpd_band)
+        reason = Reason("dpd_over_threshold", en, zh, value=dpd, baseline=0, threshold=loan.alert_dpd_band)
+    return Alert(
+        alert_id=alert_id(state.borrower_id, "delinquency", loan.loan_id, loan.alert_episode),
+        borrower_id=state.borrower_id,
+        loan_id=loan.loan_id,
+        type="delinquency",
+        severity="critical",
+        status=status,
+        reasons=(reason,),
+        risk_score=score,
+        risk_class=klass,
+        opened_at=iso(loan.alert_open_since, policy),
+        updated_at=iso(stamp, policy),
+    )
+
+
+def _prune_settled(loan: Loan) -> None:
+    """Drop installments settled in full: reconcile has closed their tasks, nothing refers to them."""
+    keep = [i for i in loan.installments if i.outstanding > 0]
+    loan.settled_seqs += len(loan.installments) - len(keep)
+    loan.installments = keep
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def snapshot(state: BorrowerState, policy: Policy) -> dict[str, object]:
+    """The borrower's standing as of the time it has been advanced to."""
+    today = local_day(state.advanced_to, policy) if state.advanced_to else 0
+    dpd = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+    open_alerts = sum(1 for loan in state.loans if loan.alert_open_since)
+    return {
+        "borrower_id": state.borrower_id,
+        "risk_score": delinquency_score(dpd, max(state.max_dpd, dpd)),
+        "risk_class": risk_class(dpd, open_alerts > 0, policy.classes),
+        "dpd": dpd,
+        "max_dpd": max(state.max_dpd, dpd),
+        "credit_limit": str(sum((loan.credit_limit for loan in state.loans if not loan.closed), ZERO)),
+        "open_alerts": open_alerts,
+    }

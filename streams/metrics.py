@@ -1,0 +1,44 @@
+"""Prometheus metrics, module-level, with bounded labels (never a borrower id).
+
+>>> observe_event("repayment/1", "applied", 0.0001)
+>>> EVENTS.labels(schema="repayment/1", result="applied")._value.get() >= 1
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from streams.decode import reason_class
+from streams.events import SCHEMAS
+
+EVENTS = Counter("loanwatch_events_total", "Input events consumed, by schema and result",
+                 ["schema", "result"])
+DEAD_LETTERS = Counter("loanwatch_dead_letters_total", "Dead letters, by reason class", ["reason"])
+OUTPUTS = Counter("loanwatch_outputs_total", "Output records sent, by kind and status", ["kind", "status"])
+PROCESSING = Histogram("loanwatch_event_processing_seconds", "Time to apply one event to its borrower",
+                       buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 2.5e-2, 0.1))
+BORROWERS = Gauge("loanwatch_borrowers_tracked", "Borrowers with state on this worker")
+TICKS = Counter("loanwatch_ticks_total", "Clock ticks applied to a partition's borrowers")
+RETRIES = Counter("loanwatch_retries_total", "Transient failures retried, by operation", ["operation"])
+CONSUMER_LAG = Gauge("loanwatch_consumer_lag", "Messages not yet processed, by topic", ["topic"])
+HEALTHY = Gauge("loanwatch_healthy", "1 while the worker's committed offsets advance or it has no lag")
+
+_KNOWN = set(SCHEMAS)
+_STATUSES = {"open", "updated", "resolved", "escalated", "cancelled", "done", "applied", "needs_review"}
+
+
+def observe_event(schema: str, result: str, seconds: float) -> None:
+    EVENTS.labels(schema=schema if schema in _KNOWN else "other", result=result).inc()
+    PROCESSING.observe(seconds)
+
+
+def observe_outputs(outputs: Iterable[object], dead_letters: Iterable[object]) -> None:
+    for record in outputs:
+        status = getattr(record, "status", "other")
+        OUTPUTS.labels(kind=getattr(record, "kind", "other"),
+                       status=status if status in _STATUSES else "other").inc()
+    for letter in dead_letters:
+        DEAD_LETTERS.labels(reason=reason_class(getattr(letter, "error", ""))).inc()

@@ -1,0 +1,201 @@
+"""Pure tests of the core: ledgers, DPD, timers, tasks, alerts, idempotency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams import events as ev
+from streams.core import Policy, Rejection, advance, new_state, snapshot, step
+from streams.core import state as codec
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+POLICY = Policy()
+
+
+def at(day: str, hour: int = 12) -> dt.datetime:
+    d = dt.date.fromisoformat(day)
+    return dt.datetime(d.year, d.month, d.day, hour, tzinfo=TZ)
+
+
+def ts(day: str, hour: int = 12) -> int:
+    return int(at(day, hour).timestamp())
+
+
+_n = iter(range(10**9))
+
+
+def loan(borrower: str = "B1", loan_id: str = "L1", dues: tuple[str, ...] = ("2026-02-05", "2026-03-05"),
+         amount: str = "1000", when: str = "2026-01-05") -> ev.LoanOpened:
+    return ev.LoanOpened(
+        event_id=f"lo-{next(_n)}", borrower_id=borrower, occurred_at=at(when), loan_id=loan_id,
+        principal=Decimal(amount) * len(dues), credit_limit=Decimal(amount) * len(dues),
+        installments=[ev.Installment(seq=i + 1, due_date=dt.date.fromisoformat(d), amount_due=Decimal(amount))
+                      for i, d in enumerate(dues)])
+
+
+def pay(amount: str, day: str, seq: int | None = None, borrower: str = "B1", loan_id: str = "L1",
+        event_id: str | None = None) -> ev.Repayment:
+    return ev.Repayment(event_id=event_id or f"rp-{next(_n)}", borrower_id=borrower, occurred_at=at(day),
+                        loan_id=loan_id, amount=Decimal(amount), installment_seq=seq)
+
+
+def run(events: list[ev.Event], until: str | None = None, policy: Policy = POLICY):
+    state = new_state(events[0].borrower_id)
+    outputs = []
+    for e in events:
+        outputs.extend(step(state, e, policy))
+    if until:
+        outputs.extend(advance(state, ts(until, 0), policy))
+    return state, outputs
+
+
+def tasks(outputs):
+    return [o for o in outputs if getattr(o, "kind", "") == "task"]
+
+
+def alerts(outputs):
+    return [o for o in outputs if getattr(o, "kind", "") == "alert"]
+
+
+def test_an_installment_paid_on_time_creates_no_task():
+    _, out = run([loan(), pay("1000", "2026-02-04"), pay("1000", "2026-03-05")], until="2026-06-01")
+    assert out == []
+
+
+def test_a_due_date_passing_unpaid_opens_one_collection_task_the_next_day():
+    _, out = run([loan()], until="2026-02-10")
+    [task] = tasks(out)
+    assert (task.status, task.installment_seq, task.dpd, task.stage) == ("open", 1, 1, "dpd_1_30")
+    assert task.created_at.startswith("2026-02-06T00:00:00")
+    assert task.amount_overdue == Decimal("1000")
+
+
+def test_a_partial_payment_lowers_the_amount_overdue_of_the_same_task():
+    _, out = run([loan(), pay("400", "2026-02-08")], until="2026-02-10")
+    opened, updated = tasks(out)
+    assert opened.task_id == updated.task_id
+    assert updated.amount_overdue == Decimal("600") and updated.status == "open"
+
+
+def test_payment_in_full_cancels_the_open_task_in_the_same_step():
+    state, _ = run([loan()], until="2026-02-10")
+    out = step(state, pay("1000", "2026-02-11"), POLICY)
+    [task] = tasks(out)
+    assert task.status == "cancelled" and task.updated_at.startswith("2026-02-11")
+
+
+def test_a_repayment_without_seq_pays_the_oldest_open_installment_first():
+    state, _ = run([loan(), pay("1500", "2026-03-10")], until="2026-03-10")
+    inst = {i.seq: i for i in state.loans[0].installments}
+    assert 1 not in inst and inst[2].paid == Decimal("500")
+
+
+def test_a_repayment_with_seq_pays_that_installment_first():
+    state, _ = run([loan(), pay("1000", "2026-01-20", seq=2)])
+    inst = {i.seq: i for i in state.loans[0].installments}
+    assert 2 not in inst and inst[1].paid == 0
+
+
+def test_dpd_crossing_30_raises_a_critical_alert_that_resolves_when_the_loan_is_current():
+    state, out = run([loan()], until="2026-03-08")
+    [alert] = alerts(out)
+    assert (alert.status, alert.severity, alert.type) == ("open", "critical", "delinquency")
+    assert alert.reasons[0].value == 30 and alert.reasons[0].threshold == 30
+    assert "逾期" in alert.reasons[0].message_zh
+    out = step(state, pay("2000", "2026-03-09"), POLICY)
+    [resolved] = alerts(out)
+    assert resolved.alert_id == alert.alert_id and resolved.status == "resolved"
+
+
+def test_stages_escalate_and_only_one_task_per_installment_is_open():
+    _, out = run([loan(dues=("2026-02-05",))], until="2026-06-01")
+    by_id: dict[str, object] = {}
+    for t in tasks(out):
+        by_id[t.task_id] = t
+    open_ = [t for t in by_id.values() if t.status == "open"]
+    assert len(open_) == 1 and open_[0].stage == "dpd_90_plus"
+    assert sorted(t.stage for t in by_id.values() if t.status == "escalated") == [
+        "dpd_1_30", "dpd_31_60", "dpd_61_90"]
+
+
+def test_risk_class_follows_the_five_categories():
+    cases = {"2026-02-01": "normal", "2026-03-01": "special_mention", "2026-06-01": "substandard",
+             "2026-12-01": "doubtful", "2027-03-01": "loss"}
+    for until, expected in cases.items():
+        state, _ = run([loan(dues=("2026-02-05",))], until=until)
+        assert snapshot(state, POLICY)["risk_class"] == expected, until
+
+
+def test_a_redelivered_event_changes_nothing():
+    first = pay("400", "2026-02-08", event_id="rp-dup")
+    state, _ = run([loan(), first], until="2026-02-10")
+    before = codec.encode(state)
+    assert step(state, first, POLICY) == []
+    assert codec.encode(state) == before
+
+
+def test_a_repayment_for_an_unknown_loan_is_rejected_with_a_reason():
+    state = new_state("B1")
+    [rejection] = step(state, pay("10", "2026-01-01", loan_id="L404"), POLICY)
+    assert isinstance(rejection, Rejection) and "unknown loan L404" in rejection.reason
+
+
+def test_the_state_round_trips_and_stays_small():
+    dues = tuple((dt.date(2026, 1, 5) + dt.timedelta(days=30 * k)).isoformat() for k in range(1, 25))
+    state, _ = run([loan(dues=dues, amount="5000")] + [pay("5000", d) for d in dues[:6]], until="2026-08-01")
+    raw = codec.encode(state)
+    assert codec.decode(raw) == state
+    assert len(raw) < 2048
+
+
+def test_a_late_payment_within_the_lateness_counts_as_on_time():
+    # paid at 01:00 the day after the due date, applied before the timer (lateness 2 h) fires
+    late = ev.Repayment(event_id="rp-late", borrower_id="B1", occurred_at=at("2026-02-06", 1), loan_id="L1",
+                        amount=Decimal("1000"))
+    _, out = run([loan(dues=("2026-02-05",)), late], until="2026-03-01")
+    assert tasks(out) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=120), min_size=1, max_size=12))
+def test_outputs_do_not_depend_on_when_time_is_advanced(tick_days):
+    """Advancing time at arbitrary moments between events gives the same records as not advancing."""
+    base = dt.date(2026, 2, 1)
+    events = [loan(dues=("2026-02-05", "2026-03-05", "2026-04-05")),
+              pay("700", "2026-02-20", event_id="a"), pay("1800", "2026-04-20", event_id="b")]
+    _, plain = run(events, until="2026-09-01")
+    state = new_state("B1")
+    ticked = []
+    ticks = sorted(int(dt.datetime.combine(base + dt.timedelta(days=d), dt.time(), TZ).timestamp())
+                   for d in tick_days)
+    for e in events:
+        e_t = int(e.occurred_at.timestamp())
+        while ticks and ticks[0] <= e_t:
+            ticked.extend(advance(state, ticks.pop(0), POLICY))
+        ticked.extend(step(state, e, POLICY))
+    ticked.extend(advance(state, ts("2026-09-01", 0), POLICY))
+    enc = msgspec.json.Encoder(decimal_format="string")
+    assert [enc.encode(o) for o in ticked] == [enc.encode(o) for o in plain]
+
+
+def test_a_closed_loan_cancels_its_tasks_and_resolves_its_alert():
+    state, _ = run([loan(dues=("2026-02-05",))], until="2026-04-01")
+    closed = ev.LoanClosed(event_id="c1", borrower_id="B1", occurred_at=at("2026-04-02"), loan_id="L1",
+                           reason="written_off")
+    out = step(state, closed, POLICY)
+    assert {o.status for o in tasks(out)} == {"cancelled"}
+    assert [a.status for a in alerts(out)] == ["resolved"]
+
+
+@pytest.mark.parametrize("grace", [0, 3])
+def test_grace_days_delay_the_first_task(grace):
+    policy = Policy(grace_days=grace)
+    _, out = run([loan(dues=("2026-02-05",))], until="2026-02-20", policy=policy)
+    first = tasks(out)[0]
+    assert first.dpd == grace + 1
