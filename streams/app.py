@@ -73,12 +73,16 @@ def create_app(settings: Settings) -> faust.App:
         settings.kafka.app_id,
         broker=f"kafka://{settings.kafka.bootstrap}",
         store="memory://",
+        key_serializer="raw",  # every message and the state changelog are raw bytes; the codecs are ours
+        value_serializer="raw",
         autodiscover=False,
         topic_partitions=t.partitions,
         topic_replication_factor=t.replication,
         topic_allow_declare=False,  # topics are created by `loanwatch topics create`, never implicitly
         topic_disable_leader=True,
         broker_commit_interval=settings.kafka.commit_interval_seconds,
+        broker_session_timeout=settings.kafka.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.kafka.session_timeout_seconds / 3),
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_max_request_size=dead_letter_bytes(settings),
@@ -100,10 +104,13 @@ def create_app(settings: Settings) -> faust.App:
     ticks_topic = app.topic(t.ticks, **raw)
     # use_partitioner=False: a state write goes to the changelog partition of the message being handled,
     # which is the borrower's partition (inputs are co-partitioned, ticks are sent per partition)
+    # key_type/value_type bytes: faust then reads the changelog back raw at recovery (it picks the codec
+    # from these types, not from a schema)
     states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
-                       schema=faust.Schema(key_type=bytes, value_type=bytes, **raw))
+                       key_type=bytes, value_type=bytes)
     processor = Processor(settings.policy(), settings.kafka.max_event_bytes)
-    timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer), rebuilt on start
+    timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer)
+    index = {"complete": False}  # False until rebuilt from the whole table after an assignment
     processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
     health = Health(settings.worker.health_stall_seconds)
 
@@ -128,6 +135,7 @@ def create_app(settings: Settings) -> faust.App:
         for key, value in states.items():
             if value:
                 remember(key, value)
+        index["complete"] = True
         metrics.BORROWERS.set(len(timers))
 
     async def on_event(message: Any) -> None:
@@ -150,7 +158,7 @@ def create_app(settings: Settings) -> faust.App:
         except Exception:  # a foreign message on the ticks topic is not ours to act on
             log.warning("ignored a malformed tick at %s[%s]@%s", message.topic, message.partition, message.offset)
             return
-        if not timers:
+        if not index["complete"]:  # the table has recovered by the time the agent reads a message
             rebuild_timers()
         limit = now - processor.policy.lateness_seconds
         due = [k for k, (p, at) in timers.items() if p == message.partition and at is not None and at <= limit]
@@ -202,7 +210,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        timers.clear()  # rebuilt lazily at the next tick, after the table has recovered
+        index["complete"] = False  # rebuilt at the next tick, once the table has recovered
 
     def lag_and_commits() -> tuple[dict[str, int], dict[Any, int]]:
         """Messages not yet committed, by input topic, and the committed offsets."""
@@ -231,7 +239,10 @@ def create_app(settings: Settings) -> faust.App:
         # aiohttp refuses a charset inside content_type, so the exposition type goes in as a header
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app.loanwatch_agent = handle_events  # type: ignore[attr-defined]
+    if settings.store_url:
+        from streams.sink import add_store_sink
+
+        add_store_sink(app, settings)
     return app
 
 

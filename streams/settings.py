@@ -49,6 +49,7 @@ class Kafka(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bootstrap: str = "127.0.0.1:9092"
     app_id: str = "loanwatch"
     commit_interval_seconds: float = 2.0
+    session_timeout_seconds: float = 30.0  # how long the group waits for a worker that died before reassigning
     max_event_bytes: int = 1_048_576
 
 
@@ -78,7 +79,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     topics: Topics = msgspec.field(default_factory=Topics)
     worker: Worker = msgspec.field(default_factory=Worker)
     core: Core = msgspec.field(default_factory=Core)
-    store_url: str = "sqlite:///loanwatch.db"
+    store_url: str = "sqlite:///loanwatch.db"  # where the worker keeps its records; "" for none
 
     def policy(self) -> Policy:
         """The core's view of the settings."""

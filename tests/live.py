@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -36,7 +37,8 @@ def isolated_settings(tmp: Path, bootstrap: str, partitions: int = 4) -> tuple[S
     config = tmp / f"loanwatch-{tag}.toml"
     names = {k: f"t{tag}.{k}" for k in ("events", "collection_outcomes", "ticks", "alerts", "tasks",
                                          "limits", "dead_letters")}
-    lines = ["[kafka]", f'bootstrap = "{bootstrap}"', f'app_id = "lw-{tag}"', "commit_interval_seconds = 1.0",
+    lines = [f'store_url = "sqlite:///{tmp}/store-{tag}.db"', "", "[kafka]", f'bootstrap = "{bootstrap}"', f'app_id = "lw-{tag}"', "commit_interval_seconds = 1.0",
+             "session_timeout_seconds = 6.0",
              "", "[worker]", f"web_port = {free_port()}", "tick_seconds = 1.0", "", "[topics]",
              f"partitions = {partitions}", f"output_partitions = {partitions}"]
     lines += [f'{k} = "{v}"' for k, v in names.items()]
@@ -58,7 +60,7 @@ class Worker:
         out = self.log.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "--config", str(self.config), "worker"],
                                      cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -84,6 +86,22 @@ class Worker:
 
     def tail(self, n: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:]) if self.log.exists() else ""
+
+
+def _die_with_parent() -> None:
+    """In the child: Linux kills it when the test process dies, so no worker outlives its test."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def events_handled(settings: Settings) -> float:
+    """Events this worker process has handled (its own counter, from /metrics); -1 when it does not answer."""
+    try:
+        text = metrics_text(settings)
+    except OSError:
+        return -1
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("loanwatch_events_total{"))
 
 
 def health(settings: Settings) -> dict[str, Any] | None:

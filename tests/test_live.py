@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import msgspec
 import pytest
 from live import (
     Worker,
+    events_handled,
     health,
     isolated_settings,
     metrics_text,
@@ -93,6 +95,21 @@ def replay_snapshots(out: Path) -> dict[str, dict[str, Any]]:
     return {r["borrower_id"]: r for r in rows}
 
 
+def assert_store_follows(settings: Settings, live: dict[str, Any]) -> None:
+    """The worker's SQL store ends up with the last record of every id, by kind and status."""
+    from alerts.store import Store
+
+    want = {}
+    for kind, name in (("alert", "alerts"), ("task", "tasks"), ("limit", "limits")):
+        want[kind] = dict(Counter(r["status"] for r in live["records"][name].values()))
+    want["dead_letter"] = {"all": sum(live["dead_letters"].values())}
+    store = Store(settings.store_url)
+    deadline = time.monotonic() + 120
+    while (got := store.counts()) != want and time.monotonic() < deadline:
+        time.sleep(1)
+    assert got == want
+
+
 def assert_same(live: dict[str, Any], replayed: dict[str, Any]) -> None:
     for kind in ID_FIELDS:
         got, want = live["records"][kind], replayed["records"][kind]
@@ -127,6 +144,7 @@ def test_a_running_worker_gives_exactly_the_replays_records(world, tmp_path):
     assert sum(len(v) for v in live["records"].values()) > 1000
     assert_same(live, replay_outputs(replayed))
     assert live_snapshots(settings, until) == replay_snapshots(replayed)
+    assert_store_follows(settings, live)
     text = metrics_text(settings)
     assert 'loanwatch_events_total{result="applied",schema="repayment/1"}' in text
     assert "borrower" not in "".join(line for line in text.splitlines() if "{" in line and "B0" in line)
@@ -139,15 +157,14 @@ def test_a_worker_killed_three_times_gives_the_same_records_as_the_replay(world,
     lines = seeded_stream(borrowers=520, seed=11)
     send_events(settings, lines)
     rng = random.Random(5)
-    kills = 0
-    import time
-
-    while kills < 3:
+    for _kill in range(3):  # kill it in the middle of the work: after a random number of events handled
         worker.start()
-        time.sleep(rng.uniform(4.0, 9.0))
-        assert worker.alive(), worker.tail()
+        target = rng.randrange(1500, 6000)
+        deadline = time.monotonic() + 180
+        while events_handled(settings) < target and time.monotonic() < deadline:
+            assert worker.alive(), worker.tail()
+            time.sleep(0.05)
         worker.kill()
-        kills += 1
     worker.start()
     wait_until_settled(worker, settings)
     until = dt.datetime.now(dt.UTC)
@@ -226,8 +243,6 @@ def test_the_worker_refuses_to_start_when_topics_are_missing(kafka_bootstrap, tm
 def test_health_reports_ok_on_an_idle_caught_up_worker(world):
     settings, worker = world
     worker.start()
-    import time
-
     deadline = time.monotonic() + 60
     h = None
     while time.monotonic() < deadline:
