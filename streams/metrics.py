@@ -30,8 +30,15 @@ _KNOWN = set(SCHEMAS)
 _STATUSES = {"open", "updated", "resolved", "escalated", "cancelled", "done", "applied", "needs_review"}
 
 
+_children: dict[tuple[str, str], object] = {}
+
+
 def observe_event(schema: str, result: str, seconds: float) -> None:
-    EVENTS.labels(schema=schema if schema in _KNOWN else "other", result=result).inc()
+    key = (schema, result)
+    child = _children.get(key)
+    if child is None:  # labels() costs a few µs: keep the bounded set of children at hand
+        child = _children[key] = EVENTS.labels(schema=schema if schema in _KNOWN else "other", result=result)
+    child.inc()  # type: ignore[attr-defined]
     PROCESSING.observe(seconds)
 
 

@@ -56,6 +56,8 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     recent_ids: list[int] = []  # hashes of recently applied event ids (a ring)
     max_dpd: int = 0
     events_applied: int = 0
+    # fields are appended at the end only (array-like encoding): states written before still decode
+    next_at: int = 0  # the next timer (0: none); a cache of step.next_timer, kept by step and advance
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -17,6 +17,7 @@ happened to advance time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -86,14 +87,28 @@ def epoch(t: dt.datetime) -> int:
 
 
 def local_day(t: int, policy: Policy) -> int:
-    """The borrower's local calendar day (ordinal) at epoch second ``t``."""
-    return dt.datetime.fromtimestamp(t, policy.tz).date().toordinal()
+    """The borrower's local calendar day (ordinal) at epoch second ``t``.
+
+    Every time zone's midnight falls on a quarter hour, so the day is the same
+    within a quarter-hour bucket: cached by bucket.
+    """
+    return _local_day(t - t % 900, policy.timezone)
 
 
 def day_start(ordinal: int, policy: Policy) -> int:
     """Epoch second at which local day ``ordinal`` starts."""
+    return _day_start(ordinal, policy.timezone)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _local_day(bucket: int, zone: str) -> int:
+    return dt.datetime.fromtimestamp(bucket, ZoneInfo(zone)).date().toordinal()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _day_start(ordinal: int, zone: str) -> int:
     d = dt.date.fromordinal(ordinal)
-    return int(dt.datetime(d.year, d.month, d.day, tzinfo=policy.tz).timestamp())
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(zone)).timestamp())
 
 
 def iso(t: int, policy: Policy) -> str:
@@ -121,8 +136,9 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     rejection = _apply(state, event, t, h, policy)
     if rejection is not None:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
-    else:
+    elif not isinstance(event, _NO_LEDGER):
         outputs.extend(_reconcile(state, state.advanced_to, t, policy))
+        state.next_at = next_timer(state, policy) or 0
     state.recent_ids.append(h)
     if len(state.recent_ids) > policy.recent_ids:
         del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
@@ -138,12 +154,10 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
     """
     limit = now if final else now - policy.lateness_seconds
     outputs: list[Output] = []
-    while True:
-        moment = next_timer(state, policy)
-        if moment is None or moment > limit:
-            break
-        state.advanced_to = moment
-        outputs.extend(_reconcile(state, moment, moment, policy))
+    while state.next_at and state.next_at <= limit:
+        state.advanced_to = state.next_at
+        outputs.extend(_reconcile(state, state.next_at, state.next_at, policy))
+        state.next_at = next_timer(state, policy) or 0
     state.advanced_to = max(state.advanced_to, limit)
     return outputs
 
@@ -170,6 +184,9 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
 
 
 # --------------------------------------------------------------------------- apply
+
+# events that do not touch the loan ledgers: no tasks or delinquency alerts can change
+_NO_LEDGER = (ev.Revenue, ev.Cashflow, ev.CollectionOutcome)
 
 
 def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
