@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint kafka-jars postgres clean bench help
+.PHONY: demo test test-fast lint kafka-jars postgres tools clean bench help
 
 help:
 	@echo "make demo | make test | make test-fast (no broker) | make lint | make bench | make clean"
@@ -28,12 +28,15 @@ kafka-jars: $(STAMP)
 postgres:
 	bash deploy/postgres/ensure-postgres.sh
 
+tools:
+	bash deploy/ensure-tools.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check streams detectors alerts tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: $(STAMP) kafka-jars postgres
+test: $(STAMP) kafka-jars postgres tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
