@@ -233,16 +233,15 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
-        lag, _ = lag_and_commits()
+        lag, committed = lag_and_commits()
+        if app.consumer.assignment():
+            ok, _why = health.check(committed, sum(lag.values()), time.monotonic())
+            metrics.HEALTHY.set(1 if ok else 0)
         for topic, n in lag.items():
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
         # aiohttp refuses a charset inside content_type, so the exposition type goes in as a header
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    if settings.store_url:
-        from streams.sink import add_store_sink
-
-        add_store_sink(app, settings)
     return app
 
 

@@ -120,6 +120,23 @@ def worker(ctx: click.Context, loglevel: str) -> None:
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
+@main.command("store-sink")
+@click.option("--exit-when-idle", type=float, default=None,
+              help="Stop after this many seconds without new records (for batch use and tests).")
+@click.pass_context
+def store_sink(ctx: click.Context, exit_when_idle: float | None) -> None:
+    """Keep alerts, tasks, limit changes and dead letters from the output topics in the SQL store.
+
+    The store is settings.store_url ($LOANWATCH_STORE_URL; SQLite by default,
+    postgresql+psycopg://… in production). Runs beside the worker as its own
+    consumer group; records are upserted by id, so re-runs are harmless.
+    """
+    from streams.sink import run_sink
+
+    saved = run_sink(_settings(ctx), exit_when_idle)
+    click.echo(f"saved {saved:,} records")
+
+
 @main.command()
 @click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,

@@ -32,8 +32,11 @@ def borrower_key(raw: bytes) -> bytes | None:
 
 
 def producer(bootstrap: str) -> KafkaProducer:
+    # one request in flight per connection: a retried batch cannot overtake the next one, so one
+    # borrower's events arrive in the order they were sent
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024,
-                         max_request_size=4 * 1024 * 1024, retries=5)
+                         max_request_size=4 * 1024 * 1024, retries=5,
+                         max_in_flight_requests_per_connection=1)
 
 
 def produce(bootstrap: str, topic: str, records: Iterable[bytes], rate: float = 0.0) -> int:

@@ -1,22 +1,22 @@
-"""Keep the output records in the SQL store: an agent that reads the output topics.
+"""Keep the output records in the SQL store: ``loanwatch store-sink``, a consumer of the output topics.
 
-The store follows the topics (not the other way round), so a slow or absent
-database never holds up the risk engine; upserts by id make it idempotent, and
-messages are acknowledged only after their batch is saved.
+It runs as its own process (its own consumer group), so a slow or absent
+database never holds up the risk engine, and it can be restarted or scaled on
+its own. Upserts by id make it idempotent (the last version of a record wins);
+offsets are committed only after a batch is saved, so nothing is lost.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from typing import Any
 
-import faust
 import msgspec
+from kafka import KafkaConsumer
 from sqlalchemy.exc import OperationalError
 
 from alerts.records import Alert, CollectionTask, LimitChange, Output
-from streams import metrics
 from streams.settings import Settings
 
 log = logging.getLogger("loanwatch.store")
@@ -38,38 +38,49 @@ def parse_record(raw: bytes) -> tuple[str, Any]:
     return "dead_letter", data
 
 
-def add_store_sink(app: faust.App, settings: Settings) -> Any:
-    """Register the agent that saves alerts, tasks, limit changes and dead letters in the store."""
+def save_batch(store: Any, values: list[bytes]) -> None:
+    outputs: list[Output] = []
+    letters: list[dict[str, Any]] = []
+    for raw in values:
+        kind, record = parse_record(raw)
+        (letters if kind == "dead_letter" else outputs).append(record)
+    store.save(outputs)
+    store.save_dead_letters(letters)
+
+
+def run_sink(settings: Settings, exit_when_idle: float | None = None) -> int:
+    """Consume the output topics into the store until stopped (or idle that long); return records saved."""
     from alerts.store import Store
 
     t = settings.topics
     store = Store(settings.store_url)
     store.create_schema()
-    records_topic = app.topic(t.alerts, t.tasks, t.limits, t.dead_letters,
-                              key_serializer="raw", value_serializer="raw")
-
-    def save(values: list[bytes]) -> None:
-        outputs: list[Output] = []
-        letters: list[dict[str, Any]] = []
-        for raw in values:
-            kind, record = parse_record(raw)
-            (letters if kind == "dead_letter" else outputs).append(record)
-        store.save(outputs)
-        store.save_dead_letters(letters)
-
-    @app.agent(records_topic, concurrency=1, name="store_records")
-    async def store_records(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
-        async for values in stream.take(500, within=1.0):
+    consumer = KafkaConsumer(t.alerts, t.tasks, t.limits, t.dead_letters,
+                             bootstrap_servers=settings.kafka.bootstrap,
+                             group_id=f"{settings.kafka.app_id}-store", enable_auto_commit=False,
+                             auto_offset_reset="earliest", max_poll_records=1000,
+                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+    saved = 0
+    idle_since = time.monotonic()
+    try:
+        while True:
+            polled = consumer.poll(timeout_ms=1000)
+            values = [r.value for records in polled.values() for r in records]
+            if not values:
+                if exit_when_idle is not None and time.monotonic() - idle_since >= exit_when_idle:
+                    return saved
+                continue
             for attempt in range(1, settings.worker.retry_attempts + 1):
                 try:
-                    await loop.run_in_executor(None, save, values)
+                    save_batch(store, values)
                     break
                 except OperationalError:  # the database is away: transient, wait and retry
-                    metrics.RETRIES.labels(operation="store").inc()
+                    if attempt == settings.worker.retry_attempts:
+                        raise  # stop rather than commit offsets of records that were not saved
                     log.warning("store unavailable (attempt %d); retrying", attempt, exc_info=True)
-                    await asyncio.sleep(settings.worker.retry_backoff_seconds * 2 ** attempt)
-            else:
-                raise RuntimeError("the store stayed unavailable; stopping rather than dropping records")
-
-    return store_records
+                    time.sleep(settings.worker.retry_backoff_seconds * 2 ** attempt)
+            consumer.commit()
+            saved += len(values)
+            idle_since = time.monotonic()
+    finally:
+        consumer.close()
