@@ -24,11 +24,14 @@ def borrower_key(raw: bytes) -> bytes | None:
     b'B1'
     >>> borrower_key(b'not json') is None
     True
+    >>> borrower_key(b'{"borrower_id": "' + b"x" * 65 + b'"}') is None  # not a borrower id (1..64 chars)
+    True
     """
     try:
-        return _key_decoder.decode(raw).borrower_id.encode()
+        key = _key_decoder.decode(raw).borrower_id.encode()
     except (msgspec.DecodeError, UnicodeEncodeError):
         return None
+    return key if 0 < len(key) <= 64 else None
 
 
 def producer(bootstrap: str) -> KafkaProducer:
@@ -39,14 +42,19 @@ def producer(bootstrap: str) -> KafkaProducer:
                          max_in_flight_requests_per_connection=1)
 
 
+class ProduceError(RuntimeError):
+    """Some records were not acknowledged by the broker."""
+
+
 def produce(bootstrap: str, topic: str, records: Iterable[bytes], rate: float = 0.0) -> int:
-    """Send raw records in order; return how many were sent (all acknowledged)."""
+    """Send raw records in order; return how many were sent. Raises ProduceError unless all were acknowledged."""
     p = producer(bootstrap)
     sent = 0
     started = time.monotonic()
+    errors: list[BaseException] = []
     try:
         for raw in records:
-            p.send(topic, key=borrower_key(raw), value=raw)
+            p.send(topic, key=borrower_key(raw), value=raw).add_errback(errors.append)
             sent += 1
             if rate > 0:
                 ahead = sent / rate - (time.monotonic() - started)
@@ -55,6 +63,9 @@ def produce(bootstrap: str, topic: str, records: Iterable[bytes], rate: float = 
         p.flush(timeout=120)
     finally:
         p.close(timeout=30)
+    if errors:
+        raise ProduceError(f"{len(errors):,} of {sent:,} records were not acknowledged; first error: "
+                           f"{errors[0]!r}")
     return sent
 
 
