@@ -7,7 +7,7 @@ loans, or a data feed) from the detectors: ``revenue_drop_ratio``,
 :func:`evaluate` is pure and cheap, and its findings go to
 :func:`alerts.lifecycle.reconcile`.
 
->>> rules = load_rules()
+>>> rules = load_rules(include_disabled=True)
 >>> [f] = evaluate(rules, {"revenue_drop_ratio": 0.38, "revenue_drop_days": 21},
 ...                {"revenue_expected_daily": 8350.0})
 >>> f.type, f.severity
@@ -83,7 +83,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 RULE_KEYS = {"name", "type", "signal", "op", "levels", "code", "message", "baseline", "scale", "floor",
-             "clear", "require", "context"}
+             "clear", "require", "context", "enabled"}
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
@@ -131,7 +131,7 @@ class Rule:
               holding: bool) -> tuple[Level, Reason] | None:
         """The level crossed and its reason, or ``None``; ``holding``: an alert of this type is open.
 
-        >>> rule = load_rules().rule("cash_runway")
+        >>> rule = load_rules(include_disabled=True).rule("cash_runway")
         >>> level, reason = rule.check({"cash_runway_days": 6.0}, {"cash_runway_usual_days": 45.0}, None, False)
         >>> level.severity, reason.message
         ('critical', 'Cash on hand covers only 6 days of typical outflows (threshold 7 days; usually 45 days).')
@@ -218,7 +218,7 @@ def evaluate(rules: RuleSet | Iterable[Rule], signals: Mapping[str, float], base
     this scope's open alerts (``alerts.lifecycle.open_types``), for the rules'
     ``clear`` thresholds.
 
-    >>> rules = load_rules()
+    >>> rules = load_rules(include_disabled=True)
     >>> [(f.type, f.severity, f.loan_id, [r.code for r in f.reasons])
     ...  for f in evaluate(rules, {"dpd": 95}, {}, loan_id="L1")]
     [('delinquency', 'critical', 'L1', ['dpd_over_90'])]
@@ -299,13 +299,13 @@ def _render(code: str, values: dict[str, object]) -> tuple[str, str]:
 
 def load_rules(path: str | Path | None = None, *, timezone: str = "Asia/Shanghai",
                signals: Mapping[str, Signal] = SIGNALS,
-               baselines: Collection[str] = tuple(BASELINES)) -> RuleSet:
+               baselines: Collection[str] = tuple(BASELINES), include_disabled: bool = False) -> RuleSet:
     """Read and validate a rules file; ``None`` reads the packaged default ``alerts/rules.toml``.
 
     ``timezone`` is the zone of the records' timestamps unless ``[lifecycle]``
     names one. ``signals`` / ``baselines`` are the names rules may use.
 
-    >>> rs = load_rules()
+    >>> rs = load_rules(include_disabled=True)
     >>> rs.policy.span("delinquency"), rs.policy.renotify_every // 86400, len(rs.rules) >= 10
     (0, 7, True)
     """
@@ -315,12 +315,13 @@ def load_rules(path: str | Path | None = None, *, timezone: str = "Asia/Shanghai
     else:
         text = Path(path).read_text(encoding="utf-8")
         where = str(path)
-    return parse_rules(text, where=where, timezone=timezone, signals=signals, baselines=baselines)
+    return parse_rules(text, where=where, timezone=timezone, signals=signals, baselines=baselines,
+                       include_disabled=include_disabled)
 
 
 def parse_rules(text: str, *, where: str = "rules.toml", timezone: str = "Asia/Shanghai",
                 signals: Mapping[str, Signal] = SIGNALS,
-                baselines: Collection[str] = tuple(BASELINES)) -> RuleSet:
+                baselines: Collection[str] = tuple(BASELINES), include_disabled: bool = False) -> RuleSet:
     """Validate rules given as TOML text (what :func:`load_rules` does after reading the file).
 
     >>> parse_rules('[[rule]]\\nname = "x"\\ntype = "anomaly"\\nsignal = "anomaly_score"\\nop = ">="\\n'
@@ -342,8 +343,15 @@ def parse_rules(text: str, *, where: str = "rules.toml", timezone: str = "Asia/S
     rules: list[Rule] = []
     names: set[str] = set()
     codes: dict[str, str] = {}
+    disabled_types: set[str] = set()
     for n, raw in enumerate(raw_rules, 1):
-        rule = _parse_rule(raw, n, where, signals, baselines)
+        enabled = raw.get("enabled", True) if isinstance(raw, dict) else True
+        if not isinstance(enabled, bool):
+            raise RuleError(f"{where}: rule #{n}: key 'enabled': must be true or false")
+        rule = _parse_rule({k: v for k, v in raw.items() if k != "enabled"}, n, where, signals, baselines)
+        if not enabled and not include_disabled:  # validated, then left out: kept in the file until tuned
+            disabled_types.add(rule.type)
+            continue
         if rule.name in names:
             raise RuleError(f"{where}: rule {rule.name!r}: key 'name': another rule has this name")
         names.add(rule.name)
@@ -354,7 +362,7 @@ def parse_rules(text: str, *, where: str = "rules.toml", timezone: str = "Asia/S
                                 f"is already used by rule {other!r}")
             codes[level.code] = rule.name
         rules.append(rule)
-    types = {r.type for r in rules}
+    types = {r.type for r in rules} | disabled_types  # inhibit rules may name a type that is switched off
     lifecycle = doc.get("lifecycle", {})
     inhibit = doc.get("inhibit", [])
     if not isinstance(lifecycle, dict):

@@ -316,7 +316,7 @@ def test_a_condition_that_flickers_within_the_span_gives_one_alert(runs):
        st.floats(0.30, 0.45))
 def test_revenue_hovering_around_the_threshold_for_weeks_gives_at_most_one_alert(runs, first):
     """With the default rules: value around the 30% threshold, short dips below `clear`, for weeks."""
-    rules = load_rules()
+    rules = load_rules(include_disabled=True)  # every rule, switched off by default or not
     state, records, day = LifecycleState(), [], 0
     last: list[Finding] = []
 
@@ -347,7 +347,7 @@ def test_revenue_hovering_around_the_threshold_for_weeks_gives_at_most_one_alert
 @given(st.lists(st.floats(0.40, 0.60), min_size=7, max_size=90))
 def test_severity_hovering_at_the_critical_boundary_does_not_flap(values):
     """Up at once, down only after the lower level has lasted the span: few severity changes."""
-    rules = load_rules()
+    rules = load_rules(include_disabled=True)  # every rule, switched off by default or not
     span_days = rules.policy.span("revenue_decline") // DAY
     state, records, last = LifecycleState(), [], []
     for day, value in enumerate(values):
@@ -432,7 +432,7 @@ def test_a_fall_in_severity_is_emitted_only_once_it_has_lasted_the_span():
 
 def test_critical_delinquency_inhibits_the_revenue_warning_and_both_resolve_when_the_loan_is_cured():
     """The acceptance story, with the default rules: 30+ DPD inhibits, cure releases, both resolve."""
-    rules = load_rules()
+    rules = load_rules(include_disabled=True)  # every rule, switched off by default or not
     state, records, last = LifecycleState(), [], []
 
     def day(d: int, drop: float, dpd: int) -> None:

@@ -16,7 +16,7 @@ from alerts.lifecycle import DAY, RANK
 from alerts.messages import TEMPLATES
 from alerts.rules import SIGNALS, RuleError, evaluate, load_rules, parse_rules
 
-RULES = load_rules()
+RULES = load_rules(include_disabled=True)  # every rule, switched off by default or not
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 BASE = """
@@ -299,3 +299,10 @@ def test_extra_signals_can_be_declared_by_the_caller():
 def test_the_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_rules_switched_off_in_the_file_are_validated_but_not_loaded():
+    default = {r.name for r in load_rules().rules}
+    every = {r.name for r in load_rules(include_disabled=True).rules}
+    assert "cash_runway" in every and "cash_runway" not in default
+    assert {"delinquency", "revenue_drop", "feed_silent", "multi_lending"} <= default

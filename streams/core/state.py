@@ -11,6 +11,11 @@ from decimal import Decimal
 
 import msgspec
 
+from alerts.lifecycle import LifecycleState
+from detectors.cashflow import CashflowState
+from detectors.dormancy import DormancyState
+from detectors.revenue import RevenueState
+
 
 class Installment(msgspec.Struct, array_like=True, omit_defaults=True):
     seq: int
@@ -41,9 +46,6 @@ class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
     settled_seqs: int = 0  # installments settled in full and pruned from the list
     max_dpd: int = 0
     tasks: list[OpenTask] = []
-    alert_episode: int = 0  # delinquency alerts raised so far on this loan
-    alert_open_since: int = 0  # epoch seconds; 0 when no delinquency alert is open
-    alert_dpd_band: int = 0
     payment_ids: list[int] = []  # hashes of applied repayment event ids
 
 
@@ -58,6 +60,11 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     events_applied: int = 0
     # fields are appended at the end only (array-like encoding): states written before still decode
     next_at: int = 0  # the next timer (0: none); a cache of step.next_timer, kept by step and advance
+    sector: str = ""  # from the first loan_opened/1: the revenue detector's seasonal calendar
+    revenue: RevenueState | None = None  # revenue baseline and drop detector
+    feed: DormancyState | None = None  # rhythm of the revenue feed (silence → dormancy)
+    cash: CashflowState | None = None  # business-account cash flow
+    alerts: LifecycleState = msgspec.field(default_factory=LifecycleState)  # open alerts of every type
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

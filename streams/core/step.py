@@ -19,16 +19,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerts import lifecycle
 from alerts.classification import ClassThresholds, risk_class
 from alerts.collection import CollectionPolicy, Stage
-from alerts.messages import render
-from alerts.records import Alert, CollectionTask, LimitChange, Reason, alert_id, record_id
-from detectors.delinquency import delinquency_score
+from alerts.records import Alert, CollectionTask, LimitChange, record_id
+from alerts.rules import RuleSet, evaluate, load_rules
+from detectors import cashflow, dormancy, revenue
 from streams import events as ev
+from streams.core import signals
 from streams.core.state import BorrowerState, Installment, Loan, OpenTask
 
 ZERO = Decimal(0)
@@ -46,6 +50,7 @@ class Policy:
     recent_ids: int = 32
     collection: CollectionPolicy = field(default_factory=CollectionPolicy)
     classes: ClassThresholds = field(default_factory=ClassThresholds)
+    rules: Any = None  # alerts.rules.RuleSet; None: the packaged alerts/rules.toml
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
     alert_bands: tuple[int, ...] = field(init=False, repr=False, compare=False)
     timer_dpds: tuple[int, ...] = field(init=False, repr=False, compare=False)
@@ -59,6 +64,12 @@ class Policy:
         timers = {self.grace_days + 1, *self.alert_bands, *self.collection.thresholds()}
         object.__setattr__(self, "timer_dpds", tuple(sorted(x for x in timers if x > self.grace_days)))
         object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+        if self.rules is None:
+            object.__setattr__(self, "rules", load_rules(timezone=self.timezone))
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self.rules  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +147,10 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     rejection = _apply(state, event, t, h, policy)
     if rejection is not None:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
-    elif not isinstance(event, _NO_LEDGER):
+    elif isinstance(event, _NO_LEDGER):
+        outputs.extend(_reconcile_alerts(state, state.advanced_to, t, policy))
+        state.next_at = next_timer(state, policy) or 0
+    else:
         outputs.extend(_reconcile(state, state.advanced_to, t, policy))
         state.next_at = next_timer(state, policy) or 0
     state.recent_ids.append(h)
@@ -155,8 +169,10 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
     limit = now if final else now - policy.lateness_seconds
     outputs: list[Output] = []
     while state.next_at and state.next_at <= limit:
-        state.advanced_to = state.next_at
-        outputs.extend(_reconcile(state, state.next_at, state.next_at, policy))
+        moment = state.advanced_to = state.next_at
+        if state.revenue is not None:  # a day is over: close the revenue days before yesterday's
+            revenue.advance(state.revenue, local_day(moment, policy) - 1, state.sector or None)
+        outputs.extend(_reconcile(state, moment, moment, policy))
         state.next_at = next_timer(state, policy) or 0
     state.advanced_to = max(state.advanced_to, limit)
     return outputs
@@ -180,7 +196,32 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
                 if moment > state.advanced_to and (best is None or moment < best):
                     best = moment
                 break
+    deadline = lifecycle.next_deadline(state.alerts, policy.ruleset.policy)
+    if deadline is not None and deadline > state.advanced_to and (best is None or deadline < best):
+        best = deadline
+    if state.feed is not None and state.feed.last_day and today is not None:
+        day = _silence_day(state, today)  # the feed's silence reaching a warning or critical level
+        if day is not None:
+            moment = day_start(day, policy)
+            if best is None or moment < best:
+                best = moment
     return best
+
+
+def _silence_day(state: BorrowerState, today: int) -> int | None:
+    """The next day on which the revenue feed's silence crosses a level of the dormancy rules.
+
+    Silent once more than the borrower's own threshold of days pass without an
+    event (detectors.dormancy); the default rules raise it to critical at twice
+    that, and at least 30 days.
+    """
+    assert state.feed is not None
+    threshold = dormancy.silent_since(state.feed, today).threshold
+    last = state.feed.last_day
+    for day in (last + math.floor(threshold) + 1, last + max(math.ceil(2 * threshold), 30)):
+        if day > today:
+            return day
+    return None
 
 
 # --------------------------------------------------------------------------- apply
@@ -194,6 +235,8 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
     if isinstance(event, ev.LoanOpened):
         if state.loan(event.loan_id) is not None:
             return f"loan {event.loan_id} was already opened"
+        if not state.sector and event.sector:
+            state.sector = event.sector
         state.loans.append(Loan(
             loan_id=event.loan_id,
             product=event.product,
@@ -202,8 +245,23 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
             drawn=event.principal if event.product != "revolving_line" else ZERO,
         ))
         return None
-    if isinstance(event, (ev.Revenue, ev.Cashflow)):
+    if isinstance(event, ev.Revenue):
+        day = local_day(t, policy)
+        if state.revenue is None:
+            state.revenue, state.feed = revenue.RevenueState(), dormancy.DormancyState()
+        revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
+        dormancy.note_event(state.feed, day)  # type: ignore[arg-type]
         return None
+    if isinstance(event, ev.Cashflow):
+        if state.cash is None:
+            state.cash = cashflow.CashflowState()
+        cashflow.update(state.cash, t, event.direction, float(event.amount), event.counterparty_type,
+                        balance_after=float(event.balance_after) if event.balance_after is not None else None,
+                        counterparty_id=event.counterparty_id, account_id=event.account_id)
+        return None
+    if isinstance(event, ev.CollectionOutcome):
+        return None if state.loan(event.loan_id) is not None else \
+            f"collection_outcome/1 for unknown loan {event.loan_id} (no loan_opened/1 seen)"
     loan = state.loan(event.loan_id)
     if loan is None:
         return f"{type(event).__name__} for unknown loan {event.loan_id} (no loan_opened/1 seen)"
@@ -270,21 +328,36 @@ def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> None:
 
 def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
     """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
+    today = local_day(as_of, policy) if as_of else 0
+    worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+    state.max_dpd = max(state.max_dpd, worst)
+    reading = signals.read(state, today, as_of, worst)
     outputs: list[Output] = []
+    for loan in state.loans:
+        loan.max_dpd = max(loan.max_dpd, _loan_dpd(loan, today, policy))
+        outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
+        _prune_settled(loan)
+    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
+    return outputs
+
+
+def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
+                      reading: signals.Reading | None = None) -> list[Output]:
+    """Evaluate the alert rules on what the detectors and the ledgers say, and run the lifecycle."""
     today = local_day(as_of, policy) if as_of else 0
     dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
     worst = max(dpds.values(), default=0)
-    state.max_dpd = max(state.max_dpd, worst)
-    score = delinquency_score(worst, state.max_dpd)
-    any_critical = any(loan.alert_open_since for loan in state.loans)
-    klass = risk_class(worst, any_critical or worst >= policy.alert_dpd, policy.classes)
+    if reading is None:
+        reading = signals.read(state, today, as_of, worst)
+    rules = policy.ruleset
+    findings = evaluate(rules, reading.signals, reading.baselines, open_types=lifecycle.open_types(state.alerts))
     for loan in state.loans:
-        dpd = dpds[loan.loan_id]
-        loan.max_dpd = max(loan.max_dpd, dpd)
-        outputs.extend(_reconcile_tasks(state, loan, today, stamp, score, policy))
-        outputs.extend(_reconcile_alert(state, loan, dpd, stamp, score, klass, policy))
-        _prune_settled(loan)
-    return outputs
+        findings += evaluate(rules, {"dpd": float(dpds[loan.loan_id])}, {}, loan_id=loan.loan_id,
+                             open_types=lifecycle.open_types(state.alerts, loan.loan_id))
+    critical = lifecycle.has_open(state.alerts, "critical") or any(f.severity == "critical" for f in findings)
+    klass = risk_class(worst, critical, policy.classes)
+    return list(lifecycle.reconcile(state.alerts, state.borrower_id, findings, stamp, reading.risk_score, klass,
+                                    rules.policy))
 
 
 def _loan_dpd(loan: Loan, today: int, policy: Policy) -> int:
@@ -367,51 +440,6 @@ def _task(state: BorrowerState, loan: Loan, task: OpenTask, status: str, reason:
     )
 
 
-def _reconcile_alert(state: BorrowerState, loan: Loan, dpd: int, stamp: int, score: float, klass: str,
-                     policy: Policy) -> list[Output]:
-    band = max((b for b in policy.alert_bands if dpd >= b), default=0)
-    if not loan.alert_open_since:
-        if band == 0:
-            return []
-        loan.alert_episode += 1
-        loan.alert_open_since = stamp
-        loan.alert_dpd_band = band
-        return [_alert(state, loan, "open", dpd, stamp, score, klass, policy)]
-    if dpd == 0:
-        alert = _alert(state, loan, "resolved", dpd, stamp, score, klass, policy)
-        loan.alert_open_since = 0
-        loan.alert_dpd_band = 0
-        return [alert]
-    if band > loan.alert_dpd_band:
-        loan.alert_dpd_band = band
-        return [_alert(state, loan, "updated", dpd, stamp, score, klass, policy)]
-    return []
-
-
-def _alert(state: BorrowerState, loan: Loan, status: str, dpd: int, stamp: int, score: float, klass: str,
-           policy: Policy) -> Alert:
-    if status == "resolved":
-        code = "loan_closed" if loan.closed else "loan_current"
-        en, zh = render(code, loan_id=loan.loan_id, reason="closed")
-        reason = Reason(code, en, zh, value=dpd, baseline=0, threshold=policy.alert_dpd)
-    else:
-        en, zh = render("dpd_over_threshold", loan_id=loan.loan_id, dpd=dpd, threshold=loan.alert_dpd_band)
-        reason = Reason("dpd_over_threshold", en, zh, value=dpd, baseline=0, threshold=loan.alert_dpd_band)
-    return Alert(
-        alert_id=alert_id(state.borrower_id, "delinquency", loan.loan_id, loan.alert_episode),
-        borrower_id=state.borrower_id,
-        loan_id=loan.loan_id,
-        type="delinquency",
-        severity="critical",
-        status=status,
-        reasons=(reason,),
-        risk_score=score,
-        risk_class=klass,
-        opened_at=iso(loan.alert_open_since, policy),
-        updated_at=iso(stamp, policy),
-    )
-
-
 def _prune_settled(loan: Loan) -> None:
     """Drop installments settled in full: reconcile has closed their tasks, nothing refers to them."""
     keep = [i for i in loan.installments if i.outstanding > 0]
@@ -426,13 +454,12 @@ def snapshot(state: BorrowerState, policy: Policy) -> dict[str, object]:
     """The borrower's standing as of the time it has been advanced to."""
     today = local_day(state.advanced_to, policy) if state.advanced_to else 0
     dpd = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
-    open_alerts = sum(1 for loan in state.loans if loan.alert_open_since)
     return {
         "borrower_id": state.borrower_id,
-        "risk_score": delinquency_score(dpd, max(state.max_dpd, dpd)),
-        "risk_class": risk_class(dpd, open_alerts > 0, policy.classes),
+        "risk_score": round(signals.read(state, today, state.advanced_to, dpd).risk_score, 4),
+        "risk_class": risk_class(dpd, lifecycle.has_open(state.alerts, "critical"), policy.classes),
         "dpd": dpd,
         "max_dpd": max(state.max_dpd, dpd),
         "credit_limit": str(sum((loan.credit_limit for loan in state.loans if not loan.closed), ZERO)),
-        "open_alerts": open_alerts,
+        "open_alerts": len(state.alerts.alerts),
     }

@@ -1,0 +1,62 @@
+"""From the detectors' per-borrower states to the named signals the alert rules read.
+
+The detectors (``detectors/``) keep tiny per-borrower states and say what they
+see; the rules (``alerts/rules.toml``) turn named signals into findings. This
+module is the one place that maps the first onto the second, and builds the
+feature vector of the risk score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors import cashflow, dormancy, revenue
+from detectors.default_model import rule_score
+from detectors.features import borrower_features
+from streams.core.state import BorrowerState
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the detectors say about one borrower at one moment."""
+
+    signals: dict[str, float]
+    baselines: dict[str, float]
+    risk_score: float
+
+
+def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
+    """Signals of the borrower as of local day ``today`` / epoch second ``now`` (nothing is changed).
+
+    A detector that has not warmed up gives NaN signals: its rules stay quiet.
+    """
+    signals: dict[str, float] = {}
+    baselines: dict[str, float] = {}
+    rev = cash = silence = None
+    if state.revenue is not None and state.revenue.open_day:
+        rev = revenue.signals(state.revenue, state.revenue.open_day - 1, state.sector or None)
+        if rev.ready:
+            signals["revenue_drop_ratio"] = 1.0 - rev.drop_ratio
+            signals["revenue_drop_days"] = float(rev.drop_days if rev.dropped else 0)
+            signals["revenue_collapsed"] = 1.0 if rev.collapsed else 0.0
+            signals["revenue_volatility_ratio"] = rev.volatility_ratio
+            baselines["revenue_expected_daily"] = rev.baseline
+    if state.feed is not None and state.feed.last_day:
+        silence = dormancy.silent_since(state.feed, today)
+        signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
+        baselines["dormancy_threshold_days"] = silence.threshold
+    if state.cash is not None and state.cash.first:
+        cash = cashflow.signals(state.cash, now)
+        if cash.ready:
+            if cash.runway_days is not None:
+                signals["cash_runway_days"] = cash.runway_days
+            if cash.margin is not None and cash.margin_baseline is not None:
+                signals["margin_decline"] = cash.margin_baseline - cash.margin
+                baselines["margin_usual"] = cash.margin_baseline
+        signals["other_lenders_30d"] = float(cash.other_lenders)
+    x = borrower_features(revenue=rev, cashflow=cash, silence=silence, dpd=dpd, max_dpd=state.max_dpd)
+    score = rule_score(x)
+    signals["risk_score"] = score
+    return Reading(signals, baselines, score)
