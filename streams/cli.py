@@ -218,5 +218,14 @@ def produce(ctx: click.Context, events: Path, topic: str | None, rate: float) ->
     click.echo(f"sent {sent:,} messages to {topic or s.topics.events}")
 
 
+def _register_offline_commands() -> None:
+    from streams.cli_offline import backtest, demo, simulate, stress
+
+    for command in (simulate, backtest, stress, demo):
+        main.add_command(command)
+
+
+_register_offline_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -214,7 +214,7 @@ def test_malformed_records_become_dead_letters_once_each_and_the_worker_keeps_go
 
 def test_every_event_sent_twice_gives_the_same_records_as_once(world, tmp_path):
     settings, worker = world
-    lines = seeded_stream(borrowers=300, seed=13)
+    lines = seeded_stream(borrowers=150, seed=13)
     rng = random.Random(2)
     doubled: list[bytes] = []
     pending: list[bytes] = []

@@ -65,6 +65,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     feed: DormancyState | None = None  # rhythm of the revenue feed (silence → dormancy)
     cash: CashflowState | None = None  # business-account cash flow
     alerts: LifecycleState = msgspec.field(default_factory=LifecycleState)  # open alerts of every type
+    closed_day: int = 0  # the revenue detector's open day before the latest revenue event
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

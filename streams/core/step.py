@@ -52,6 +52,7 @@ class Policy:
     classes: ClassThresholds = field(default_factory=ClassThresholds)
     rules: Any = None  # alerts.rules.RuleSet; None: the packaged alerts/rules.toml
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
+    signals_used: frozenset[str] = field(init=False, repr=False, compare=False)
     alert_bands: tuple[int, ...] = field(init=False, repr=False, compare=False)
     timer_dpds: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
@@ -66,6 +67,7 @@ class Policy:
         object.__setattr__(self, "tz", ZoneInfo(self.timezone))
         if self.rules is None:
             object.__setattr__(self, "rules", load_rules(timezone=self.timezone))
+        object.__setattr__(self, "signals_used", frozenset(r.signal for r in self.rules.rules))
 
     @property
     def ruleset(self) -> RuleSet:
@@ -148,7 +150,8 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     if rejection is not None:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
     elif isinstance(event, _NO_LEDGER):
-        outputs.extend(_reconcile_alerts(state, state.advanced_to, t, policy))
+        if _signals_may_change(state, event, policy):
+            outputs.extend(_reconcile_alerts(state, state.advanced_to, t, policy))
         state.next_at = next_timer(state, policy) or 0
     else:
         outputs.extend(_reconcile(state, state.advanced_to, t, policy))
@@ -199,7 +202,8 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
     deadline = lifecycle.next_deadline(state.alerts, policy.ruleset.policy)
     if deadline is not None and deadline > state.advanced_to and (best is None or deadline < best):
         best = deadline
-    if state.feed is not None and state.feed.last_day and today is not None:
+    if state.feed is not None and state.feed.last_day and today is not None \
+            and "dormant_days" in policy.signals_used:
         day = _silence_day(state, today)  # the feed's silence reaching a warning or critical level
         if day is not None:
             moment = day_start(day, policy)
@@ -228,6 +232,30 @@ def _silence_day(state: BorrowerState, today: int) -> int | None:
 
 # events that do not touch the loan ledgers: no tasks or delinquency alerts can change
 _NO_LEDGER = (ev.Revenue, ev.Cashflow, ev.CollectionOutcome)
+_LENDER_FLOWS = ("lender_disbursement", "loan_repayment")
+_CASH_SIGNALS = frozenset({"cash_runway_days", "margin_decline"})
+_LENDER_SIGNALS = frozenset({"other_lenders_30d"})
+_REVENUE_SIGNALS = frozenset({"revenue_drop_ratio", "revenue_drop_days", "revenue_collapsed",
+                              "revenue_volatility_ratio", "dormant_days"})
+
+
+def _signals_may_change(state: BorrowerState, event: ev.Event, policy: Policy) -> bool:
+    """Whether a revenue or cash-flow event can change what an enabled alert rule reads.
+
+    Revenue signals move when a day closes (or a silent feed speaks again);
+    cash-flow signals only through other lenders' money, unless a rule on
+    runway or margin is switched on. Skipping the others keeps the per-event
+    cost down; the timers re-read everything when they fire.
+    """
+    used = policy.signals_used
+    if isinstance(event, ev.Revenue):
+        assert state.revenue is not None
+        return bool(used & _REVENUE_SIGNALS) and (
+            state.revenue.open_day != state.closed_day or "dormancy" in lifecycle.open_types(state.alerts))
+    if isinstance(event, ev.Cashflow):
+        return bool(used & _CASH_SIGNALS) or (bool(used & _LENDER_SIGNALS)
+                                             and event.counterparty_type in _LENDER_FLOWS)
+    return False
 
 
 def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
@@ -249,6 +277,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         day = local_day(t, policy)
         if state.revenue is None:
             state.revenue, state.feed = revenue.RevenueState(), dormancy.DormancyState()
+        state.closed_day = state.revenue.open_day
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
         dormancy.note_event(state.feed, day)  # type: ignore[arg-type]
         return None
