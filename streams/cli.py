@@ -14,23 +14,12 @@ from typing import Any
 import click
 import msgspec
 
+from streams.cli_offline import parse_time
 from streams.settings import Settings, SettingsError, load
 
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]  # type: ignore[no-any-return]
-
-
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time (e.g. 2026-06-30T00:00:00+08:00)") from exc
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; write e.g. 2026-06-30T00:00:00+08:00")
-    return parsed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -154,7 +143,7 @@ def replay(ctx: click.Context, events: Path, out_dir: Path, until: str | None, s
     Gives the same records as the live worker given the same events: same ids,
     same content. Invalid lines become dead letters with their reason.
     """
-    summary = run_replay(_settings(ctx), events, out_dir, _parse_time(until), store_url, progress)
+    summary = run_replay(_settings(ctx), events, out_dir, parse_time(until), store_url, progress)
     print_summary(summary, out_dir)
 
 

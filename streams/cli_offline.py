@@ -28,7 +28,8 @@ def _settings(ctx: click.Context) -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-def _time(value: str | None, tz: Any = None) -> dt.datetime | None:
+def parse_time(value: str | None, tz: Any = None) -> dt.datetime | None:
+    """An ISO 8601 time with its UTC offset (a bare date in ``tz`` when one is given); None stays None."""
     if value is None:
         return None
     try:
@@ -151,7 +152,7 @@ def backtest(ctx: click.Context, events: Path, labels_path: Path, out_dir: Path,
     tz = s.policy().tz
     config = BacktestConfig(horizon_days=horizon_days, warning_horizon_days=warning_horizon_days,
                             nab_window_days=warning_horizon_days, reviewer_capacity=reviewer_capacity)
-    run = run_core(s, events, out_dir / "replay", until=_time(until), store_url=store_url, workers=workers,
+    run = run_core(s, events, out_dir / "replay", until=parse_time(until), store_url=store_url, workers=workers,
                    progress=progress)
     click.echo(f"replayed {run.summary.events:,} events of {run.summary.borrowers:,} borrowers in "
                f"{run.seconds:.1f} s ({run.events_per_second:,.0f} events/s, {workers} worker(s))", err=True)
@@ -195,7 +196,7 @@ def stress(ctx: click.Context, events: Path, shocks: tuple[str, ...], start: str
         begin = parse_start(start, tz)
     except ShockError as exc:
         raise click.BadParameter(str(exc)) from exc
-    report = run_stress(s, events, parsed, out_dir, start=begin, until=_time(until, tz), workers=workers,
+    report = run_stress(s, events, parsed, out_dir, start=begin, until=parse_time(until, tz), workers=workers,
                         progress=progress)
     print_stress(report)
     click.echo(f"stress report → {out_dir / 'stress.json'}")
