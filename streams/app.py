@@ -38,32 +38,37 @@ log = logging.getLogger("loanwatch.worker")
 
 
 class Health:
-    """Unhealthy when committed offsets stop advancing while there is lag."""
+    """Unhealthy when a partition with messages waiting has not committed for ``stall_seconds``."""
 
     def __init__(self, stall_seconds: float) -> None:
         self.stall_seconds = stall_seconds
-        self.last_committed: dict[Any, int] = {}
-        self.last_progress = time.monotonic()
+        self.seen: dict[Any, tuple[int, float]] = {}  # partition -> (committed offset, when it last moved)
 
-    def check(self, committed: dict[Any, int], lag: int, now: float) -> tuple[bool, str]:
-        """(healthy, why).
+    def check(self, committed: dict[Any, int], lag: dict[Any, int], now: float) -> tuple[bool, str]:
+        """(healthy, why), judged per partition.
 
         >>> h = Health(stall_seconds=10)
-        >>> h.check({"tp": 5}, lag=3, now=h.last_progress + 1)[0]
+        >>> h.check({"p0": 5}, {"p0": 3}, now=100.0)[0]
         True
-        >>> h.check({"tp": 5}, lag=3, now=h.last_progress + 20)
-        (False, 'committed offsets have not advanced for 20 s while 3 messages wait')
-        >>> h.check({"tp": 5}, lag=0, now=h.last_progress + 40)[0]
+        >>> h.check({"p0": 5}, {"p0": 3}, now=120.0)
+        (False, 'p0: committed offset 5 has not moved for 20 s while 3 messages wait')
+        >>> h.check({"p0": 8}, {"p0": 0}, now=140.0)[0]
         True
         """
-        if committed != self.last_committed or lag <= 0:
-            self.last_committed = dict(committed)
-            self.last_progress = now
-            return True, "ok" if lag <= 0 else "committing"
-        stalled = now - self.last_progress
-        if stalled > self.stall_seconds:
-            return False, f"committed offsets have not advanced for {stalled:.0f} s while {lag} messages wait"
-        return True, "committing"
+        worst = None
+        for tp, waiting in lag.items():
+            offset = committed.get(tp, -1)
+            last = self.seen.get(tp)
+            if last is None or last[0] != offset or waiting <= 0:
+                self.seen[tp] = (offset, now)
+                continue
+            stalled = now - last[1]
+            if stalled > self.stall_seconds and (worst is None or stalled > worst[0]):
+                worst = (stalled, f"{tp}: committed offset {offset} has not moved for {stalled:.0f} s "
+                                  f"while {waiting} messages wait")
+        if worst is not None:
+            return False, worst[1]
+        return True, "ok" if not any(v > 0 for v in lag.values()) else "committing"
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -212,32 +217,36 @@ def create_app(settings: Settings) -> faust.App:
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         index["complete"] = False  # rebuilt at the next tick, once the table has recovered
 
-    def lag_and_commits() -> tuple[dict[str, int], dict[Any, int]]:
-        """Messages not yet committed, by input topic, and the committed offsets."""
+    def lag_and_commits() -> tuple[dict[Any, int], dict[Any, int]]:
+        """Messages not yet committed, by input partition, and the committed offsets."""
         committed = dict(app.monitor.tp_committed_offsets or {})
-        lag = dict.fromkeys(t.inputs(), 0)
-        for tp in app.consumer.assignment():
-            if tp.topic in lag:
-                lag[tp.topic] += max((app.consumer.highwater(tp) or 0) - committed.get(tp, 0), 0)
+        lag = {tp: max((app.consumer.highwater(tp) or 0) - committed.get(tp, 0), 0)
+               for tp in app.consumer.assignment() if tp.topic in t.inputs()}
         return lag, committed
+
+    def by_topic(lag: dict[Any, int]) -> dict[str, int]:
+        totals = dict.fromkeys(t.inputs(), 0)
+        for tp, n in lag.items():
+            totals[tp.topic] += n
+        return totals
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
         if not app.consumer.assignment():
             return web.json({"healthy": True, "reason": "starting: no partitions assigned yet", "lag": None})
         lag, committed = lag_and_commits()
-        ok, why = health.check(committed, sum(lag.values()), time.monotonic())
+        ok, why = health.check(committed, lag, time.monotonic())
         metrics.HEALTHY.set(1 if ok else 0)
-        return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": lag},
+        return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": by_topic(lag)},
                         status=200 if ok else 503)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
         lag, committed = lag_and_commits()
         if app.consumer.assignment():
-            ok, _why = health.check(committed, sum(lag.values()), time.monotonic())
+            ok, _why = health.check(committed, lag, time.monotonic())
             metrics.HEALTHY.set(1 if ok else 0)
-        for topic, n in lag.items():
+        for topic, n in by_topic(lag).items():
             metrics.CONSUMER_LAG.labels(topic=topic).set(n)
         # aiohttp refuses a charset inside content_type, so the exposition type goes in as a header
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -39,7 +39,7 @@ def isolated_settings(tmp: Path, bootstrap: str, partitions: int = 4) -> tuple[S
                                          "limits", "dead_letters")}
     lines = [f'store_url = "sqlite:///{tmp}/store-{tag}.db"', "", "[kafka]", f'bootstrap = "{bootstrap}"', f'app_id = "lw-{tag}"', "commit_interval_seconds = 1.0",
              "session_timeout_seconds = 6.0",
-             "", "[worker]", f"web_port = {free_port()}", "tick_seconds = 1.0", "", "[topics]",
+             "", "[worker]", f"web_port = {free_port()}", "tick_seconds = 1.0", "health_stall_seconds = 20.0", "", "[topics]",
              f"partitions = {partitions}", f"output_partitions = {partitions}"]
     lines += [f'{k} = "{v}"' for k, v in names.items()]
     config.write_text("\n".join(lines) + "\n")
@@ -144,9 +144,16 @@ def topic_size(bootstrap: str, names: Iterable[str]) -> int:
     return sum(ends.values())
 
 
+class Stalled(AssertionError):
+    """The worker's /health said it stopped committing while messages wait."""
+
+
 def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float = 8.0,
-                       timeout: float = 600.0) -> None:
-    """Until the worker has no lag and its outputs have not grown for ``quiet_seconds``."""
+                       timeout: float = 480.0) -> None:
+    """Until the worker has no lag and its outputs have not grown for ``quiet_seconds``.
+
+    Raises Stalled when /health reports the worker unhealthy (what an orchestrator restarts on).
+    """
     outputs = settings.topics.outputs()
     bootstrap = settings.kafka.bootstrap
     last, since = -1, time.monotonic()
@@ -156,6 +163,8 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
             raise AssertionError("worker exited:\n" + worker.tail())
         size = topic_size(bootstrap, outputs)
         h = health(settings)
+        if h is not None and h.get("healthy") is False:
+            raise Stalled(f"worker unhealthy: {h.get('reason')}\n" + worker.tail(20))
         lag = (h or {}).get("lag_by_topic") or {}
         busy = h is None or lag.get(settings.topics.events, 1) > 0 or lag.get(settings.topics.collection_outcomes, 1) > 0
         if size != last or busy:
