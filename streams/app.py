@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import time
 from typing import Any
 
@@ -35,6 +36,8 @@ from streams.settings import Settings
 from streams.topics import STATE_TABLE, dead_letter_bytes
 
 log = logging.getLogger("loanwatch.worker")
+
+EXIT_SKIPPED = 75  # EX_TEMPFAIL: faust skipped input messages; restart the worker to re-read them
 
 
 class Health:
@@ -114,6 +117,8 @@ def create_app(settings: Settings) -> faust.App:
     states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
     processor = Processor(settings.policy(), settings.kafka.max_event_bytes)
+    unsent: set[Any] = set()  # state writes not yet acknowledged by the broker (FutureMessage)
+    _flush_state_before_commit(app, unsent)
     timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer)
     index = {"complete": False}  # False until rebuilt from the whole table after an assignment
     processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
@@ -154,8 +159,15 @@ def create_app(settings: Settings) -> faust.App:
         result = processor.handle(decoded, states.get(key), msg)
         await send(result, key)
         if result.state is not None:
-            states[key] = result.state
-            remember(key, result.state)
+            put_state(key, result.state, message.partition)
+
+    def put_state(key: bytes, value: bytes, partition: int) -> None:
+        """Write the borrower's state to the table and its changelog (the changelog send is tracked)."""
+        states.data[key] = value
+        sent = states.send_changelog(partition, key, value)
+        unsent.add(sent)
+        sent.add_done_callback(unsent.discard)
+        remember(key, value)
 
     async def on_tick(message: Any) -> None:
         try:
@@ -171,14 +183,36 @@ def create_app(settings: Settings) -> faust.App:
             result = processor.tick(states[key], now)
             await send(result, key)
             if result.state is not None:
-                states[key] = result.state
-                remember(key, result.state)
+                put_state(key, result.state, message.partition)
         metrics.TICKS.inc()
+
+    def check_contiguous(message: Any) -> None:
+        """Stop the worker when faust hands over a message past one it never delivered.
+
+        Input topics are neither compacted nor transactional, so offsets are
+        contiguous. After a restart faust can drop the first fetched messages
+        of a partition (faust-streaming issue #596) and then either never
+        commit again or, for a gap of exactly one, commit over it (#707): an
+        event silently lost. Nothing after the gap has been acknowledged, so
+        exiting makes the supervisor's restart re-read from the committed
+        offset, which includes the skipped messages.
+        """
+        tp = message.tp
+        want = processed.get((message.topic, message.partition))
+        if want is None:
+            want = app.consumer._committed_offset.get(tp)  # noqa: SLF001 -- faust's own view after its seek
+        if want is not None and message.offset > want:
+            log.critical("faust skipped %s[%s] offsets %d..%d (faust-streaming #596); exiting with %d "
+                         "so that a restart re-reads them", message.topic, message.partition, want,
+                         message.offset - 1, EXIT_SKIPPED)
+            logging.shutdown()
+            os._exit(EXIT_SKIPPED)
 
     @app.agent(inputs, concurrency=1, name="handle_events")
     async def handle_events(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            check_contiguous(message)
             try:
                 if message.topic == t.ticks:
                     await on_tick(message)
@@ -216,6 +250,8 @@ def create_app(settings: Settings) -> faust.App:
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         index["complete"] = False  # rebuilt at the next tick, once the table has recovered
+        for tp in assigned:  # after a (re)assignment reading starts again from the committed offset
+            processed.pop((tp.topic, tp.partition), None)
 
     def lag_and_commits() -> tuple[dict[Any, int], dict[Any, int]]:
         """Messages not yet committed, by input partition, and the committed offsets."""
@@ -252,6 +288,27 @@ def create_app(settings: Settings) -> faust.App:
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return app
+
+
+def _flush_state_before_commit(app: faust.App, unsent: set[Any]) -> None:
+    """Make faust's offset commit wait until every state write is on the broker.
+
+    faust commits offsets after ``producer.flush()``, but that flush gives up
+    on its buffer after 0.1 s without a send (``ProducerBuffer.flush_atmost``),
+    so a state write could still sit in the buffer when the offset of its
+    event is committed; a SIGKILL then loses the write while the event is
+    never read again (seen as extra alerts in the crash test). The agent
+    tracks each changelog send; this flush waits for all of them.
+    """
+    producer = app.producer
+    flush = producer.flush
+
+    async def flush_with_state() -> None:
+        await flush()
+        while unsent:
+            await asyncio.gather(*list(unsent))
+
+    producer.flush = flush_with_state  # type: ignore[method-assign]
 
 
 async def _deliver(batch: list[tuple[Any, bytes]], key: bytes | None, settings: Settings) -> None:

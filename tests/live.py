@@ -19,6 +19,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from streams import topics as topic_admin
+from streams.app import EXIT_SKIPPED
 from streams.produce import produce
 from streams.settings import Settings, load
 
@@ -53,13 +54,14 @@ class Worker:
         self.config = config
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0  # restarts after EXIT_SKIPPED
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOANWATCH_")}
         env["PYTHONPATH"] = str(ROOT)
         out = self.log.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "--config", str(self.config), "worker"],
-                                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     cwd=self.log.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True, preexec_fn=_die_with_parent)
 
     def kill(self) -> None:
@@ -82,6 +84,11 @@ class Worker:
         return time.monotonic() - started
 
     def alive(self) -> bool:
+        """Running; a worker that exited because faust skipped messages is restarted, as a supervisor would."""
+        if self.proc is not None and self.proc.poll() == EXIT_SKIPPED:
+            print(f"worker exited with {EXIT_SKIPPED} (faust skipped input messages): restarting it")
+            self.restarts += 1
+            self.start()
         return self.proc is not None and self.proc.poll() is None
 
     def tail(self, n: int = 60) -> str:
