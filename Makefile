@@ -44,7 +44,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not kafka and not postgres"
 
 demo: $(STAMP)
-	$(BIN)/loanwatch demo --borrowers 500 --months 12 --out demo-out
+	$(BIN)/loanwatch demo --out demo-out
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -87,6 +87,7 @@ class CollectionTask:
     queue: str
     created_at: str
     updated_at: str
+    contact_after: str = ""  # the contact policy's first allowed moment to reach out ("": not a contact)
     kind: str = field(default="task", init=False)
 
 

@@ -159,6 +159,7 @@ class TaskRow(Base):
     queue: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[str] = mapped_column(String(40))
+    contact_after: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class LimitChangeRow(Base):

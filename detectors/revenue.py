@@ -358,6 +358,17 @@ def season(day: int, sector: str | None, state: RevenueState | None = None,
     return _season(day, sector_group(sector, policy), state, policy)
 
 
+def month_factor(day: int, sector: str | None, state: RevenueState | None = None,
+                 policy: RevenuePolicy = DEFAULT_POLICY) -> float:
+    """The month profile alone at ``day`` (no calendar events): the slow seasons of the trade.
+
+    >>> oct = dt.date(2026, 10, 15).toordinal()
+    >>> round(month_factor(oct, "textile"), 2)  # the prior says 1.25; centring the log profile makes it 1.26
+    1.26
+    """
+    return math.exp(_month_log(day, _profile(state, sector_group(sector, policy), policy)))
+
+
 def _season(day: int, group: str, state: RevenueState | None, policy: RevenuePolicy) -> float:
     return math.exp(_month_log(day, _profile(state, group, policy))) * (calendar_event(day, group) or 1.0)
 

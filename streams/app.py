@@ -254,8 +254,15 @@ def create_app(settings: Settings) -> faust.App:
             processed.pop((tp.topic, tp.partition), None)
 
     def lag_and_commits() -> tuple[dict[Any, int], dict[Any, int]]:
-        """Messages not yet committed, by input partition, and the committed offsets."""
-        committed = dict(app.monitor.tp_committed_offsets or {})
+        """Messages not yet committed, by input partition, and the committed offsets.
+
+        The committed offsets are the consumer's (read from the broker when the
+        partition was assigned, then updated at every commit), not only this
+        process's own commits: after a restart a partition with nothing new to
+        commit is not "stalled".
+        """
+        known = app.consumer._committed_offset  # noqa: SLF001 -- faust's own view
+        committed = {tp: known[tp] for tp in app.consumer.assignment() if known.get(tp) is not None}
         lag = {tp: max((app.consumer.highwater(tp) or 0) - committed.get(tp, 0), 0)
                for tp in app.consumer.assignment() if tp.topic in t.inputs()}
         return lag, committed
@@ -273,8 +280,16 @@ def create_app(settings: Settings) -> faust.App:
         lag, committed = lag_and_commits()
         ok, why = health.check(committed, lag, time.monotonic())
         metrics.HEALTHY.set(1 if ok else 0)
-        return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": by_topic(lag)},
-                        status=200 if ok else 503)
+        return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": by_topic(lag),
+                         "not_fetching": not_fetching()}, status=200 if ok else 503)
+
+    def not_fetching() -> list[str]:
+        """Input partitions faust does not fetch from right now (paused, or its buffer full): a diagnosis aid."""
+        active = app.consumer._active_partitions  # noqa: SLF001 -- faust's own fetch set
+        if active is None:
+            return []
+        return sorted(f"{tp.topic}[{tp.partition}]" for tp in app.consumer.assignment()
+                      if tp.topic in t.inputs() and tp not in active)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import msgspec
 
 from alerts.classification import ClassThresholds
 from alerts.collection import DEFAULT_STAGES, CollectionPolicy, Stage
+from alerts.limits import LimitPolicy
 from streams.core import Policy
 
 
@@ -80,11 +82,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     worker: Worker = msgspec.field(default_factory=Worker)
     core: Core = msgspec.field(default_factory=Core)
     store_url: str = "sqlite:///loanwatch.db"  # where the worker keeps its records; "" for none
+    limits: dict[str, Any] = {}  # [limits]: fields of alerts.limits.LimitPolicy (steps, cooling-off, review)
 
     def policy(self) -> Policy:
         """The core's view of the settings."""
         c = self.core
-        stages = tuple(sorted((Stage(**s) for s in c.stages), key=lambda s: s.min_dpd))
+        stages = tuple(sorted((Stage(**{**s, "products": tuple(s.get("products", ()))}) for s in c.stages),
+                              key=lambda s: s.min_dpd))
         return Policy(
             timezone=c.timezone,
             lateness_seconds=c.lateness_seconds,
@@ -93,7 +97,25 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             recent_ids=c.recent_ids,
             collection=CollectionPolicy(stages=stages),
             classes=ClassThresholds(c.substandard_dpd, c.doubtful_dpd, c.loss_dpd),
+            limits=_limit_policy(self.limits),
         )
+
+
+def _limit_policy(values: dict[str, Any]) -> LimitPolicy:
+    """``[limits]`` as a LimitPolicy; an unknown key or a wrong type is a SettingsError.
+
+    >>> _limit_policy({"cooling_days": 60, "review_amount": "100000"}).review_amount
+    Decimal('100000')
+    """
+    values = dict(values)
+    if "review_amount" in values:
+        values["review_amount"] = Decimal(str(values["review_amount"]))
+    if "decrease_on" in values:
+        values["decrease_on"] = tuple(values["decrease_on"])
+    try:
+        return LimitPolicy(**values)
+    except TypeError as exc:
+        raise SettingsError(f"[limits]: {exc}") from exc
 
 
 def _stage_dict(stage: Stage) -> dict[str, Any]:

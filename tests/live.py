@@ -171,7 +171,8 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
         size = topic_size(bootstrap, outputs)
         h = health(settings)
         if h is not None and h.get("healthy") is False:
-            raise Stalled(f"worker unhealthy: {h.get('reason')}\n" + worker.tail(20))
+            raise Stalled(f"worker unhealthy: {h.get('reason')}; not fetching: {h.get('not_fetching')}\n"
+                          + worker.tail(20))
         lag = (h or {}).get("lag_by_topic") or {}
         busy = h is None or lag.get(settings.topics.events, 1) > 0 or lag.get(settings.topics.collection_outcomes, 1) > 0
         if size != last or busy:
@@ -180,6 +181,25 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
             return
         time.sleep(1.0)
     raise AssertionError("worker did not settle in time:\n" + worker.tail())
+
+
+def settle_supervised(worker: Worker, settings: Settings, restarts: int = 2) -> int:
+    """Wait until settled, restarting a worker whose /health fails as an orchestrator would.
+
+    Returns how many health-driven restarts it took (a stalled faust consumer is a known
+    faust-streaming weakness; the worker's state and outputs are idempotent across restarts).
+    """
+    for restart in range(restarts + 1):
+        try:
+            wait_until_settled(worker, settings)
+            return restart
+        except Stalled as stalled:
+            if restart == restarts:
+                raise
+            print(f"restarting a stalled worker (health-driven restart): {stalled}")
+            worker.kill()
+            worker.start()
+    return restarts
 
 
 def prepare(settings: Settings) -> None:

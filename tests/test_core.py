@@ -10,12 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.collection import DEFAULT_STAGES, CollectionPolicy
 from streams import events as ev
 from streams.core import Policy, Rejection, advance, new_state, snapshot, step
 from streams.core import state as codec
 
 TZ = dt.timezone(dt.timedelta(hours=8))
-POLICY = Policy()
+# these tests are about overdue handling: the pre-due reminders (tests/test_collections.py) are left out
+OVERDUE_ONLY = CollectionPolicy(stages=tuple(s for s in DEFAULT_STAGES if not s.is_reminder))
+POLICY = Policy(collection=OVERDUE_ONLY)
 
 
 def at(day: str, hour: int = 12) -> dt.datetime:
@@ -195,7 +198,7 @@ def test_a_closed_loan_cancels_its_tasks_and_resolves_its_alert():
 
 @pytest.mark.parametrize("grace", [0, 3])
 def test_grace_days_delay_the_first_task(grace):
-    policy = Policy(grace_days=grace)
+    policy = Policy(grace_days=grace, collection=OVERDUE_ONLY)
     _, out = run([loan(dues=("2026-02-05",))], until="2026-02-20", policy=policy)
     first = tasks(out)[0]
     assert first.dpd == grace + 1

@@ -19,7 +19,6 @@ import msgspec
 import pytest
 from live import (
     ROOT,
-    Stalled,
     Worker,
     events_handled,
     health,
@@ -28,6 +27,7 @@ from live import (
     prepare,
     read_topics,
     send_events,
+    settle_supervised,
     wait_until_settled,
 )
 from malformed import malformed_records
@@ -36,6 +36,7 @@ from streams_data import seeded_stream
 from streams.core import advance, snapshot
 from streams.core import state as codec
 from streams.decode import DeadLetter, decode
+from streams.produce import produce
 from streams.replay import last_records
 from streams.settings import Settings
 from streams.topics import changelog_topic
@@ -79,6 +80,23 @@ def replay_outputs(out: Path) -> dict[str, Any]:
         record = msgspec.json.decode(line)
         letters[(record["raw"], record["error"])] += 1
     return {"records": records, "dead_letters": letters}
+
+
+def outcome_lines(tasks: dict[str, dict[str, Any]], when: dt.datetime) -> list[bytes]:
+    """``collection_outcome/1`` events for up to 90 open overdue tasks: in turn a promise, a dispute, unreachable."""
+    open_calls = sorted(i for i, r in tasks.items() if r["status"] == "open" and r["action"] != "reminder")[:90]
+    kinds = ("promise_to_pay", "dispute", "unreachable")
+    lines = []
+    for k, task_id in enumerate(open_calls):
+        task = tasks[task_id]
+        event = {"schema": "collection_outcome/1", "event_id": f"co-{k}", "borrower_id": task["borrower_id"],
+                 "occurred_at": when.isoformat(), "task_id": task_id, "loan_id": task["loan_id"],
+                 "outcome": kinds[k % 3], "agent_id": "agent-7"}
+        if k % 3 == 0:
+            event |= {"promised_amount": task["amount_overdue"],
+                      "promised_date": (when + dt.timedelta(days=3)).date().isoformat()}
+        lines.append(msgspec.json.encode(event))
+    return lines
 
 
 def live_snapshots(settings: Settings, until: dt.datetime) -> dict[str, dict[str, Any]]:
@@ -144,7 +162,11 @@ def test_a_running_worker_gives_exactly_the_replays_records(world, tmp_path):
     assert len(lines) >= 20_000
     send_events(settings, lines)
     worker.start()
-    wait_until_settled(worker, settings)
+    restarts = settle_supervised(worker, settings)
+    text = metrics_text(settings)  # counters are the process's own: read them before anything restarts it
+    if not restarts and not worker.restarts:
+        assert 'loanwatch_events_total{result="applied",schema="repayment/1"}' in text
+    assert "borrower" not in "".join(line for line in text.splitlines() if "{" in line and "B0" in line)
     until = dt.datetime.now(dt.UTC)
     replayed = run_replay(lines, tmp_path, until)
     live = live_outputs(settings)
@@ -152,9 +174,19 @@ def test_a_running_worker_gives_exactly_the_replays_records(world, tmp_path):
     assert_same(live, replay_outputs(replayed))
     assert live_snapshots(settings, until) == replay_snapshots(replayed)
     assert_store_follows(settings, worker.config, live)
-    text = metrics_text(settings)
-    assert 'loanwatch_events_total{result="applied",schema="repayment/1"}' in text
-    assert "borrower" not in "".join(line for line in text.splitlines() if "{" in line and "B0" in line)
+    assert {r["status"] for r in live["records"]["limits"].values()} >= {"applied"}
+    assert {r["action"] for r in live["records"]["tasks"].values()} >= {"reminder", "call"}
+
+    # collectors report on open tasks through their own topic: promises, disputes, unreachable borrowers
+    outcomes = outcome_lines(live["records"]["tasks"], until)
+    produce(settings.kafka.bootstrap, settings.topics.collection_outcomes, outcomes)
+    settle_supervised(worker, settings)
+    until = dt.datetime.now(dt.UTC)
+    replayed = run_replay(lines + outcomes, tmp_path / "with-outcomes", until)
+    live = live_outputs(settings)
+    assert_same(live, replay_outputs(replayed))
+    reasons = Counter(r["reason"].split(" ")[0] for r in live["records"]["tasks"].values())
+    assert reasons["promise"] and reasons["disputed:"], reasons  # (these overdue tasks have no other channel)
     elapsed = worker.terminate()
     assert elapsed < 30, f"SIGTERM took {elapsed:.1f} s"
 
@@ -173,16 +205,7 @@ def test_a_worker_killed_three_times_gives_the_same_records_as_the_replay(world,
             time.sleep(0.05)
         worker.kill()
     worker.start()
-    for _restart in range(2):  # as an orchestrator would: a worker whose /health fails is restarted
-        try:
-            wait_until_settled(worker, settings)
-            break
-        except Stalled as stalled:
-            print(f"restarting a stalled worker (health-driven restart): {stalled}")
-            worker.kill()
-            worker.start()
-    else:
-        wait_until_settled(worker, settings)
+    settle_supervised(worker, settings)  # as an orchestrator would: a worker whose /health fails is restarted
     until = dt.datetime.now(dt.UTC)
     replayed = run_replay(lines, tmp_path, until)
     assert_same(live_outputs(settings), replay_outputs(replayed))

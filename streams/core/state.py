@@ -14,6 +14,7 @@ import msgspec
 from alerts.lifecycle import LifecycleState
 from detectors.cashflow import CashflowState
 from detectors.dormancy import DormancyState
+from detectors.limit import LimitState
 from detectors.revenue import RevenueState
 
 
@@ -34,6 +35,12 @@ class OpenTask(msgspec.Struct, array_like=True):
     stage: str
     amount_overdue: Decimal
     opened_at: int
+    # appended fields (older states decode with the defaults)
+    hold_until: int = 0  # day ordinal: escalation held until then (a promise to pay, a dispute)
+    keep_paid: Decimal = Decimal(0)  # the installment's paid amount that keeps the promise
+    review: bool = False  # disputed: with the review queue
+    switched: bool = False  # unreachable: the stage's alternative channel
+    contact_at: int = 0  # epoch second from which the contact policy allows reaching out (0: not a contact)
 
 
 class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -66,6 +73,8 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     cash: CashflowState | None = None  # business-account cash flow
     alerts: LifecycleState = msgspec.field(default_factory=LifecycleState)  # open alerts of every type
     closed_day: int = 0  # the revenue detector's open day before the latest revenue event
+    limit: LimitState | None = None  # repayment cycles and limit history (credit-limit policy)
+    contacts: list[int] = []  # contacts scheduled in the last week: moment * 2 + is_call (contact policy)
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -25,14 +25,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts import lifecycle
+from alerts import contact, lifecycle
 from alerts.classification import ClassThresholds, risk_class
 from alerts.collection import CollectionPolicy, Stage
+from alerts.limits import LimitPolicy
 from alerts.records import Alert, CollectionTask, LimitChange, record_id
 from alerts.rules import RuleSet, evaluate, load_rules
 from detectors import cashflow, dormancy, revenue
+from detectors.limit import LimitModel, LimitState, note_settled
 from streams import events as ev
-from streams.core import signals
+from streams.core import credit, signals
 from streams.core.state import BorrowerState, Installment, Loan, OpenTask
 
 ZERO = Decimal(0)
@@ -51,6 +53,9 @@ class Policy:
     collection: CollectionPolicy = field(default_factory=CollectionPolicy)
     classes: ClassThresholds = field(default_factory=ClassThresholds)
     rules: Any = None  # alerts.rules.RuleSet; None: the packaged alerts/rules.toml
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
+    contact: contact.ContactPolicy = field(default_factory=contact.ContactPolicy)
+    limit_model: LimitModel = field(default_factory=LimitModel)
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
     signals_used: frozenset[str] = field(init=False, repr=False, compare=False)
     alert_bands: tuple[int, ...] = field(init=False, repr=False, compare=False)
@@ -62,8 +67,10 @@ class Policy:
                  self.classes.loss_dpd + 1}
         object.__setattr__(self, "alert_bands", tuple(sorted(x for x in bands if x >= self.alert_dpd)))
         # DPD levels at which something may change: the timers of an unpaid installment
-        timers = {self.grace_days + 1, *self.alert_bands, *self.collection.thresholds()}
-        object.__setattr__(self, "timer_dpds", tuple(sorted(x for x in timers if x > self.grace_days)))
+        timers = {x for x in (self.grace_days + 1, *self.alert_bands, *self.collection.thresholds(),
+                              self.limits.freeze_dpd) if x > self.grace_days}
+        timers |= {x for x in self.collection.thresholds() if x < 0}  # pre-due reminders
+        object.__setattr__(self, "timer_dpds", tuple(sorted(timers)))
         object.__setattr__(self, "tz", ZoneInfo(self.timezone))
         if self.rules is None:
             object.__setattr__(self, "rules", load_rules(timezone=self.timezone))
@@ -151,9 +158,14 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
     elif isinstance(event, _NO_LEDGER):
         if _signals_may_change(state, event, policy):
-            outputs.extend(_reconcile_alerts(state, state.advanced_to, t, policy))
+            changed = _reconcile_alerts(state, state.advanced_to, t, policy)
+            if changed:  # an alert opened, changed or resolved: the credit line may have to follow
+                outputs.extend(changed)
+                outputs.extend(_review_limit(state, state.advanced_to, t, policy))
         state.next_at = next_timer(state, policy) or 0
     else:
+        if isinstance(event, ev.CollectionOutcome):
+            outputs.extend(_outcome(state, event, t, policy))
         outputs.extend(_reconcile(state, state.advanced_to, t, policy))
         state.next_at = next_timer(state, policy) or 0
     state.recent_ids.append(h)
@@ -199,14 +211,20 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
                 if moment > state.advanced_to and (best is None or moment < best):
                     best = moment
                 break
+    for loan in state.loans:  # a promise or a dispute that runs out: escalation is looked at again
+        for task in loan.tasks:
+            if task.hold_until:
+                expiry = day_start(task.hold_until + 1, policy)
+                if expiry > state.advanced_to and (best is None or expiry < best):
+                    best = expiry
     deadline = lifecycle.next_deadline(state.alerts, policy.ruleset.policy)
     if deadline is not None and deadline > state.advanced_to and (best is None or deadline < best):
         best = deadline
     if state.feed is not None and state.feed.last_day and today is not None \
             and "dormant_days" in policy.signals_used:
-        day = _silence_day(state, today)  # the feed's silence reaching a warning or critical level
-        if day is not None:
-            moment = day_start(day, policy)
+        silent = _silence_day(state, today)  # the feed's silence reaching a warning or critical level
+        if silent is not None:
+            moment = day_start(silent, policy)
             if best is None or moment < best:
                 best = moment
     return best
@@ -231,7 +249,7 @@ def _silence_day(state: BorrowerState, today: int) -> int | None:
 # --------------------------------------------------------------------------- apply
 
 # events that do not touch the loan ledgers: no tasks or delinquency alerts can change
-_NO_LEDGER = (ev.Revenue, ev.Cashflow, ev.CollectionOutcome)
+_NO_LEDGER = (ev.Revenue, ev.Cashflow)
 _LENDER_FLOWS = ("lender_disbursement", "loan_repayment")
 _CASH_SIGNALS = frozenset({"cash_runway_days", "margin_decline"})
 _LENDER_SIGNALS = frozenset({"other_lenders_30d"})
@@ -298,7 +316,10 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if h in loan.payment_ids:
             return None
         loan.payment_ids.append(h)
-        _allocate(loan, event.amount, event.installment_seq, local_day(t, policy))
+        for inst in _allocate(loan, event.amount, event.installment_seq, local_day(t, policy)):
+            if state.limit is None:
+                state.limit = LimitState()
+            note_settled(state.limit, inst.seq, days_late=inst.paid_on - inst.due, grace_days=policy.grace_days)
         if loan.product == "revolving_line":
             loan.drawn = max(loan.drawn - event.amount, ZERO)
     elif isinstance(event, ev.InstallmentDue):
@@ -336,9 +357,10 @@ def _replace_schedule(loan: Loan, installments: list[ev.Installment]) -> None:
         loan.installments.append(new)
 
 
-def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> None:
-    """Explicit installment first, then the oldest open ones."""
+def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> list[Installment]:
+    """Explicit installment first, then the oldest open ones; returns the installments settled in full."""
     order = sorted(loan.installments, key=lambda i: (i.seq != seq, i.due, i.seq))
+    settled = []
     remaining = amount
     for inst in order:
         if remaining <= 0:
@@ -350,6 +372,8 @@ def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> None:
         remaining -= pay
         if inst.outstanding <= 0:
             inst.paid_on = day
+            settled.append(inst)
+    return settled
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -367,7 +391,15 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> 
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
     outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
+    outputs.extend(credit.review(state, today, as_of, worst, reading.risk_score, iso(stamp, policy), policy))
     return outputs
+
+
+def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
+    today = local_day(as_of, policy) if as_of else 0
+    worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+    score = signals.read(state, today, as_of, worst).risk_score
+    return list(credit.review(state, today, as_of, worst, score, iso(stamp, policy), policy))
 
 
 def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
@@ -401,41 +433,119 @@ def _loan_dpd(loan: Loan, today: int, policy: Policy) -> int:
 
 def _reconcile_tasks(state: BorrowerState, loan: Loan, today: int, stamp: int, score: float,
                      policy: Policy) -> list[Output]:
-    desired: dict[int, tuple[Stage, Installment, int]] = {}
-    if not loan.closed:
-        for inst in loan.installments:
-            dpd = today - inst.due
-            if inst.outstanding > 0 and dpd > policy.grace_days:
-                stage = policy.collection.stage_for(dpd)
-                if stage is not None:
-                    desired[inst.seq] = (stage, inst, dpd)
+    """Keep one task per unpaid installment in the stage its DPD (or the days to its due date) calls for.
+
+    Stages never go back while the installment is unpaid; a promise to pay or a
+    dispute holds escalation until ``hold_until``; a promise broken by then
+    escalates one stage at once. Payment in full cancels the task in the same step.
+    """
+    col = policy.collection
+    unpaid = {} if loan.closed else {i.seq: i for i in loan.installments if i.outstanding > 0}
     outputs: list[Output] = []
     kept: list[OpenTask] = []
     for task in loan.tasks:
-        want = desired.pop(task.seq, None)
-        if want is None:
+        inst = unpaid.pop(task.seq, None)
+        if inst is None:
             why = "closed" if loan.closed else "paid"
             outputs.append(_task(state, loan, task, "cancelled", why, stamp, score, 0, policy))
             continue
-        stage, inst, dpd = want
-        if stage.name != task.stage:
-            outputs.append(_task(state, loan, task, "escalated", f"escalated to {stage.name}", stamp,
-                                 score, dpd, policy))
-            new = OpenTask(inst.seq, stage.name, inst.outstanding, stamp)
-            outputs.append(_task(state, loan, new, "open", "overdue", stamp, score, dpd, policy))
+        dpd = today - inst.due
+        current = col.rank(task.stage)
+        rank, why = max(_rank_for(dpd, score, policy, loan.product), current), ""
+        if task.hold_until and today <= task.hold_until:
+            rank = current  # held by a promise to pay or a dispute
+        elif task.hold_until:
+            broken = inst.paid < task.keep_paid
+            task.hold_until, task.keep_paid, task.review = 0, ZERO, False
+            if broken:
+                rank, why = min(max(rank, current + 1), len(col.stages) - 1), "promise to pay broken"
+        if rank != current:
+            stage = col.stages[rank]
+            done = col.stages[current].is_reminder if current >= 0 else False
+            outputs.append(_task(state, loan, task, "done" if done else "escalated",
+                                 why or f"{'superseded' if done else 'escalated'} by {stage.name}",
+                                 stamp, score, dpd, policy))
+            new = _open_task(state, inst, stage, stamp, policy)
+            outputs.append(_task(state, loan, new, "open", why or _opening_reason(stage), stamp, score, dpd,
+                                 policy))
             kept.append(new)
-        elif inst.outstanding != task.amount_overdue:
+        elif inst.outstanding != task.amount_overdue or why:
             task.amount_overdue = inst.outstanding
-            outputs.append(_task(state, loan, task, "open", "partial payment", stamp, score, dpd, policy))
+            outputs.append(_task(state, loan, task, "open", why or "partial payment", stamp, score, dpd, policy))
             kept.append(task)
         else:
             kept.append(task)
-    for seq, (stage, inst, dpd) in sorted(desired.items()):
-        new = OpenTask(seq, stage.name, inst.outstanding, stamp)
-        outputs.append(_task(state, loan, new, "open", "overdue", stamp, score, dpd, policy))
-        kept.append(new)
+    for _seq, inst in sorted(unpaid.items()):
+        dpd = today - inst.due
+        rank = _rank_for(dpd, score, policy, loan.product)
+        if rank >= 0:
+            stage = col.stages[rank]
+            new = _open_task(state, inst, stage, stamp, policy)
+            outputs.append(_task(state, loan, new, "open", _opening_reason(stage), stamp, score, dpd, policy))
+            kept.append(new)
     loan.tasks = kept
     return outputs
+
+
+def _open_task(state: BorrowerState, inst: Installment, stage: Stage, stamp: int, policy: Policy) -> OpenTask:
+    """A new task; one that contacts the borrower gets its moment from the contact policy."""
+    task = OpenTask(inst.seq, stage.name, inst.outstanding, stamp)
+    if stage.action in policy.contact.contact_actions:
+        task.contact_at = contact.schedule(state.contacts, stamp, stage.channel in policy.contact.call_channels,
+                                           policy.tz, policy.contact)
+    return task
+
+
+def _rank_for(dpd: int, score: float, policy: Policy, product: str) -> int:
+    """Rank of the stage an unpaid installment is in (-1: none yet); the grace days keep the last reminder."""
+    col = policy.collection
+    stage = col.stage_for(dpd if dpd > policy.grace_days else min(dpd, 0), score, product)
+    return col.rank(stage.name) if stage is not None else -1
+
+
+def _opening_reason(stage: Stage) -> str:
+    return f"due in {-stage.min_dpd} days" if stage.is_reminder else "overdue"
+
+
+def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: Policy) -> list[Output]:
+    """The task record a collector's report changes (none when it changes nothing)."""
+    loan = state.loan(event.loan_id)
+    today = local_day(t, policy)
+    if loan is None or (why := apply_outcome(state, loan, event, today, policy)) is None:
+        return []
+    task = next(t for t in loan.tasks if _task_id(loan, t) == event.task_id)
+    inst = next(i for i in loan.installments if i.seq == task.seq)
+    score = signals.read(state, today, t, today - inst.due).risk_score
+    return [_task(state, loan, task, "open", why, t, score, today - inst.due, policy)]
+
+
+def apply_outcome(state: BorrowerState, loan: Loan, event: ev.CollectionOutcome, today: int,
+                  policy: Policy) -> str | None:
+    """A collector's report on a task: hold, review or switch channel. Returns the reason it changed the task.
+
+    An outcome for a task no longer open (paid, superseded) changes nothing.
+    """
+    task = next((t for t in loan.tasks if _task_id(loan, t) == event.task_id), None)
+    if task is None:
+        return None
+    col = policy.collection
+    if event.outcome == "promise_to_pay" and event.promised_date is not None:
+        inst = next((i for i in loan.installments if i.seq == task.seq), None)
+        if inst is None:
+            return None
+        task.hold_until = event.promised_date.toordinal() + col.promise_grace_days
+        promised = event.promised_amount if event.promised_amount is not None else inst.outstanding
+        task.keep_paid = inst.paid + min(promised, inst.outstanding)
+        return f"promise to pay {promised} by {event.promised_date.isoformat()}"
+    if event.outcome == "dispute":
+        task.review, task.hold_until, task.keep_paid = True, today + col.dispute_hold_days, ZERO
+        return "disputed: with the review queue"
+    if event.outcome == "unreachable" and not task.switched:
+        stage = _stage(task.stage, policy)
+        if stage.alt_channel:
+            task.switched = True
+            return f"unreachable: switched to {stage.alt_channel}"
+    return None
 
 
 def _stage(name: str, policy: Policy) -> Stage:
@@ -445,27 +555,32 @@ def _stage(name: str, policy: Policy) -> Stage:
     raise KeyError(f"unknown collection stage {name!r}: the policy changed under open tasks")
 
 
+def _task_id(loan: Loan, task: OpenTask) -> str:
+    return record_id("task", loan.loan_id, task.seq, task.stage)
+
+
 def _task(state: BorrowerState, loan: Loan, task: OpenTask, status: str, reason: str, stamp: int,
           score: float, dpd: int, policy: Policy) -> CollectionTask:
     stage = _stage(task.stage, policy)
     amount = task.amount_overdue
     return CollectionTask(
-        task_id=record_id("task", loan.loan_id, task.seq, task.stage),
+        task_id=_task_id(loan, task),
         loan_id=loan.loan_id,
         borrower_id=state.borrower_id,
         installment_seq=task.seq,
-        action=stage.action,
-        channel=stage.channel,
+        action="review" if task.review else stage.action,
+        channel=stage.alt_channel if task.switched and stage.alt_channel else stage.channel,
         priority=policy.collection.priority(stage, amount, score) if status == "open" else 0.0,
-        dpd=dpd,
+        dpd=max(dpd, 0),  # a reminder's installment is not yet due: 0
         amount_overdue=amount,
         status=status,
         due_by=iso(task.opened_at + stage.respond_days * DAY, policy),
         reason=reason,
         stage=stage.name,
-        queue=stage.queue,
+        queue="disputes" if task.review else stage.queue,
         created_at=iso(task.opened_at, policy),
         updated_at=iso(stamp, policy),
+        contact_after=iso(task.contact_at, policy) if task.contact_at and status == "open" else "",
     )
 
 
