@@ -63,6 +63,7 @@ class LimitState(msgspec.Struct, array_like=True, omit_defaults=True):
     frozen: bool = False
     uplift: str = "0"  # seasonal uplift inside the current limit (Decimal as text)
     changes: int = 0  # limit changes emitted (makes each change id unique)
+    reviewed: int = 0  # day ordinal of the last full review (one a day is enough)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def season_ahead(rev: revenue.RevenueState | None, sector: str | None, today: in
 
 
 def capacity(rev: revenue.RevenueState | None, inflow_per_day: float | None, sector: str | None, today: int,
-             model: LimitModel = LimitModel()) -> Capacity:
+             model: LimitModel = LimitModel(), *, dropped: bool | None = None) -> Capacity:
     """What the business can carry, from the revenue baseline and the cash inflow.
 
     >>> rev = revenue.RevenueState(level=1_000_000, slow=1_000_000, days=90)   # 10,000.00 a day
@@ -129,6 +130,7 @@ def capacity(rev: revenue.RevenueState | None, inflow_per_day: float | None, sec
     cap = model.revenue_months * monthly
     if monthly_inflow is not None:
         cap = min(cap, model.inflow_months * monthly_inflow)
-    dropped = bool(revenue.signals(rev, rev.open_day - 1, sector).dropped) if rev.open_day else False
+    if dropped is None:  # the revenue detector's own reading, unless the caller has it already
+        dropped = bool(revenue.signals(rev, rev.open_day - 1, sector).dropped) if rev.open_day else False
     stable = not dropped and rev.level >= 0.9 * rev.slow
     return Capacity(monthly, monthly_inflow, cap, season, now, stable, rev.days)

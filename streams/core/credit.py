@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from alerts import lifecycle
 from alerts.limits import Decision, Situation, decide
 from alerts.records import LimitChange, record_id
-from detectors import cashflow
 from detectors.limit import Capacity, LimitState, capacity
+from streams.core.signals import Reading
 from streams.core.state import BorrowerState, Loan
 
 if TYPE_CHECKING:
@@ -32,9 +32,14 @@ def credit_line(state: BorrowerState) -> Loan | None:
     return chosen[-1] if chosen else None
 
 
-def review(state: BorrowerState, today: int, as_of: int, dpd: int, risk_score: float, stamp: str,
-           policy: Policy) -> list[LimitChange]:
-    """At most one limit change for the borrower as of local day ``today``."""
+def review(state: BorrowerState, today: int, as_of: int, dpd: int, reading: Reading, stamp: str,
+           policy: Policy, *, timer: bool = False) -> list[LimitChange]:
+    """At most one limit change for the borrower as of local day ``today``.
+
+    After an event everything is looked at. A timer (a due date, a reminder)
+    looks at a freeze or unfreeze every time and at the rest (capacity,
+    season, cycles) once a day at most, as often as those inputs move.
+    """
     line = credit_line(state)
     if line is None:
         return []
@@ -43,18 +48,19 @@ def review(state: BorrowerState, today: int, as_of: int, dpd: int, risk_score: f
         lim = state.limit = LimitState()
     if dpd > policy.grace_days:
         lim.on_time = 0
-    inflow = None
-    if state.cash is not None and state.cash.first:
-        cash = cashflow.signals(state.cash, as_of)
-        inflow = cash.inflow if cash.ready else None
-    cap = capacity(state.revenue, inflow, state.sector or None, today, policy.limit_model)
+    critical = lifecycle.has_open(state.alerts, "critical")
+    must_freeze = dpd >= policy.limits.freeze_dpd or critical
+    if timer and must_freeze == lim.frozen and lim.reviewed == today:
+        return []
+    lim.reviewed = today
+    inflow = reading.cash.inflow if reading.cash is not None and reading.cash.ready else None
+    dropped = bool(reading.revenue.dropped) if reading.revenue is not None else None
+    cap = capacity(state.revenue, inflow, state.sector or None, today, policy.limit_model, dropped=dropped)
     sit = Situation(
-        limit=line.credit_limit, uplift=Decimal(lim.uplift), frozen=lim.frozen, dpd=dpd,
-        critical=lifecycle.has_open(state.alerts, "critical"),
+        limit=line.credit_limit, uplift=Decimal(lim.uplift), frozen=lim.frozen, dpd=dpd, critical=critical,
         warnings=tuple(sorted(lifecycle.open_types(state.alerts))), on_time=lim.on_time,
-        capacity=cap.capacity, risk_score=risk_score, season=cap.season, season_now=cap.season_now,
-        stable=cap.stable,
-        days_since_change=today - lim.last_change if lim.last_change else None)
+        capacity=cap.capacity, risk_score=reading.risk_score, season=cap.season, season_now=cap.season_now,
+        stable=cap.stable, days_since_change=today - lim.last_change if lim.last_change else None)
     decision = decide(sit, policy.limits)
     if decision is None:
         return []

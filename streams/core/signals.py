@@ -25,6 +25,8 @@ class Reading:
     signals: dict[str, float]
     baselines: dict[str, float]
     risk_score: float
+    revenue: revenue.RevenueSignals | None = None  # the detectors' own readings, for the limit review
+    cash: cashflow.CashflowSignals | None = None
 
 
 def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
@@ -59,4 +61,4 @@ def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
     x = borrower_features(revenue=rev, cashflow=cash, silence=silence, dpd=dpd, max_dpd=state.max_dpd)
     score = rule_score(x)
     signals["risk_score"] = score
-    return Reading(signals, baselines, score)
+    return Reading(signals, baselines, score, rev, cash)

@@ -187,7 +187,7 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
         moment = state.advanced_to = state.next_at
         if state.revenue is not None:  # a day is over: close the revenue days before yesterday's
             revenue.advance(state.revenue, local_day(moment, policy) - 1, state.sector or None)
-        outputs.extend(_reconcile(state, moment, moment, policy))
+        outputs.extend(_reconcile(state, moment, moment, policy, timer=True))
         state.next_at = next_timer(state, policy) or 0
     state.advanced_to = max(state.advanced_to, limit)
     return outputs
@@ -379,7 +379,7 @@ def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> list[In
 # --------------------------------------------------------------------------- reconcile
 
 
-def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
+def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, *, timer: bool = False) -> list[Output]:
     """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
@@ -391,15 +391,15 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> 
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
     outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
-    outputs.extend(credit.review(state, today, as_of, worst, reading.risk_score, iso(stamp, policy), policy))
+    outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
 
 
 def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
-    score = signals.read(state, today, as_of, worst).risk_score
-    return list(credit.review(state, today, as_of, worst, score, iso(stamp, policy), policy))
+    reading = signals.read(state, today, as_of, worst)
+    return list(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy))
 
 
 def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
