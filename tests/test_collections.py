@@ -233,6 +233,8 @@ def test_story_a_dispute_sends_the_task_to_review_and_holds_escalation():
     assert not any(t.stage == "dpd_31_60" for t in s.tasks)  # day 31 passed during the review
     s.run([], until="2026-03-17")
     assert [t.stage for t in s.open_tasks().values()] == ["dpd_31_60"]
+    back = next(t for t in s.tasks if t.task_id == call.task_id and t.status == "escalated")
+    assert back.queue == "early" and back.action == "call"  # out of the review queue when the hold ends
 
 
 def test_story_unreachable_switches_the_channel():

@@ -455,10 +455,12 @@ def _reconcile_tasks(state: BorrowerState, loan: Loan, today: int, stamp: int, s
         if task.hold_until and today <= task.hold_until:
             rank = current  # held by a promise to pay or a dispute
         elif task.hold_until:
-            broken = inst.paid < task.keep_paid
+            broken, reviewed = inst.paid < task.keep_paid, task.review
             task.hold_until, task.keep_paid, task.review = 0, ZERO, False
             if broken:
                 rank, why = min(max(rank, current + 1), len(col.stages) - 1), "promise to pay broken"
+            elif reviewed:
+                why = "dispute review period over: back with the collection queue"
         if rank != current:
             stage = col.stages[rank]
             done = col.stages[current].is_reminder if current >= 0 else False
