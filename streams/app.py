@@ -281,7 +281,8 @@ def create_app(settings: Settings) -> faust.App:
         ok, why = health.check(committed, lag, time.monotonic())
         metrics.HEALTHY.set(1 if ok else 0)
         return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": by_topic(lag),
-                         "not_fetching": not_fetching()}, status=200 if ok else 503)
+                         "not_fetching": not_fetching(), "state_writes_in_flight": len(unsent)},
+                        status=200 if ok else 503)
 
     def not_fetching() -> list[str]:
         """Input partitions faust does not fetch from right now (paused, or its buffer full): a diagnosis aid."""
