@@ -159,12 +159,18 @@ def create_app(settings: Settings) -> faust.App:
         result = processor.handle(decoded, states.get(key), msg)
         await send(result, key)
         if result.state is not None:
-            put_state(key, result.state, message.partition)
+            await put_state(key, result.state, message.partition)
 
-    def put_state(key: bytes, value: bytes, partition: int) -> None:
-        """Write the borrower's state to the table and its changelog (the changelog send is tracked)."""
+    async def put_state(key: bytes, value: bytes, partition: int) -> None:
+        """Write the borrower's state to the table and send it to the changelog (the send is tracked).
+
+        Sent straight to the producer (``force=True``), not through faust's
+        ``send_soon`` buffer: a write left in that buffer was seen never to
+        leave it, which held every later commit (``/health`` showed one state
+        write in flight for good).
+        """
         states.data[key] = value
-        sent = states.send_changelog(partition, key, value)
+        sent = await states.changelog_topic.send(key=key, value=value, partition=partition, force=True)
         unsent.add(sent)
         sent.add_done_callback(unsent.discard)
         remember(key, value)
@@ -183,7 +189,7 @@ def create_app(settings: Settings) -> faust.App:
             result = processor.tick(states[key], now)
             await send(result, key)
             if result.state is not None:
-                put_state(key, result.state, message.partition)
+                await put_state(key, result.state, message.partition)
         metrics.TICKS.inc()
 
     def check_contiguous(message: Any) -> None:
@@ -281,8 +287,19 @@ def create_app(settings: Settings) -> faust.App:
         ok, why = health.check(committed, lag, time.monotonic())
         metrics.HEALTHY.set(1 if ok else 0)
         return web.json({"healthy": ok, "reason": why, "lag": sum(lag.values()), "lag_by_topic": by_topic(lag),
-                         "not_fetching": not_fetching(), "state_writes_in_flight": len(unsent)},
+                         "not_fetching": not_fetching(), "state_writes_in_flight": len(unsent),
+                         "not_handled": not_handled()},
                         status=200 if ok else 503)
+
+    def not_handled() -> dict[str, int]:
+        """Messages in each input partition the agent has not handled yet (0s left out): a diagnosis aid."""
+        out = {}
+        for tp in app.consumer.assignment():
+            if tp.topic in t.inputs():
+                left = (app.consumer.highwater(tp) or 0) - processed.get((tp.topic, tp.partition), 0)
+                if left > 0:
+                    out[f"{tp.topic}[{tp.partition}]"] = left
+        return out
 
     def not_fetching() -> list[str]:
         """Input partitions faust does not fetch from right now (paused, or its buffer full): a diagnosis aid."""

@@ -172,7 +172,8 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
         h = health(settings)
         if h is not None and h.get("healthy") is False:
             raise Stalled(f"worker unhealthy: {h.get('reason')}; not fetching: {h.get('not_fetching')}; "
-                          f"state writes in flight: {h.get('state_writes_in_flight')}\n" + worker.tail(20))
+                          f"state writes in flight: {h.get('state_writes_in_flight')}; "
+                          f"not handled: {h.get('not_handled')}\n" + worker.tail(20))
         lag = (h or {}).get("lag_by_topic") or {}
         busy = h is None or lag.get(settings.topics.events, 1) > 0 or lag.get(settings.topics.collection_outcomes, 1) > 0
         if size != last or busy:
