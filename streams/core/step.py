@@ -510,31 +510,28 @@ def _opening_reason(stage: Stage) -> str:
 
 
 def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: Policy) -> list[Output]:
-    """The task record a collector's report changes (none when it changes nothing)."""
+    """The task record a collector's report changes (none when it changes nothing).
+
+    An outcome for a task no longer open (paid, superseded) changes nothing.
+    """
     loan = state.loan(event.loan_id)
-    today = local_day(t, policy)
-    if loan is None or (why := apply_outcome(state, loan, event, today, policy)) is None:
+    task = next((x for x in loan.tasks if _task_id(loan, x) == event.task_id), None) if loan else None
+    inst = next((i for i in loan.installments if i.seq == task.seq), None) if loan and task else None
+    if loan is None or task is None or inst is None:
         return []
-    task = next(t for t in loan.tasks if _task_id(loan, t) == event.task_id)
-    inst = next(i for i in loan.installments if i.seq == task.seq)
+    today = local_day(t, policy)
+    why = apply_outcome(task, inst, event, today, policy)
+    if why is None:
+        return []
     score = signals.read(state, today, t, today - inst.due).risk_score
     return [_task(state, loan, task, "open", why, t, score, today - inst.due, policy)]
 
 
-def apply_outcome(state: BorrowerState, loan: Loan, event: ev.CollectionOutcome, today: int,
+def apply_outcome(task: OpenTask, inst: Installment, event: ev.CollectionOutcome, today: int,
                   policy: Policy) -> str | None:
-    """A collector's report on a task: hold, review or switch channel. Returns the reason it changed the task.
-
-    An outcome for a task no longer open (paid, superseded) changes nothing.
-    """
-    task = next((t for t in loan.tasks if _task_id(loan, t) == event.task_id), None)
-    if task is None:
-        return None
+    """A collector's report on an open task: hold, review or switch channel; returns why it changed the task."""
     col = policy.collection
     if event.outcome == "promise_to_pay" and event.promised_date is not None:
-        inst = next((i for i in loan.installments if i.seq == task.seq), None)
-        if inst is None:
-            return None
         task.hold_until = event.promised_date.toordinal() + col.promise_grace_days
         promised = event.promised_amount if event.promised_amount is not None else inst.outstanding
         task.keep_paid = inst.paid + min(promised, inst.outstanding)
