@@ -52,7 +52,8 @@ from functools import lru_cache
 
 import msgspec
 
-__all__ = ["CashflowPolicy", "CashflowState", "CashflowSignals", "update", "advance", "signals", "lender_key"]
+__all__ = ["CashflowPolicy", "CashflowState", "CashflowSignals", "update", "advance", "signals", "lender_key",
+           "note_own"]
 
 _DAY = 86_400
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -114,6 +115,7 @@ class CashflowState(msgspec.Struct, array_like=True, omit_defaults=True):
     flags: int = 0
     accounts: list[int] = []  # flat [account key, balance cents, ...]
     lenders: list[int] = []  # flat ring [lender key << 1 | is_repayment, epoch day, ...]
+    own: int = 0  # the lender key recognised as us (see note_own): never another lender
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,30 @@ def lender_key(counterparty_id: str | None) -> int:
     if not counterparty_id:
         return 0
     return int.from_bytes(hashlib.blake2b(counterparty_id.encode(), digest_size=4).digest(), "big") >> 2 or 1
+
+
+def note_own(state: CashflowState, counterparty_id: str | None) -> bool:
+    """Recognise ``counterparty_id`` as us, the lender (in place): its flows are not multi-lending.
+
+    The contract's counterparty ids are hashed by the data provider, so the
+    core recognises ours by its amounts (a disbursement of our loan's
+    principal, a repayment of what we were paid) and calls this; a movement of
+    that lender already in the ring is taken out. Returns whether it was new.
+
+    >>> s = CashflowState()
+    >>> t = 1_767_225_600
+    >>> _ = update(s, t, "in", 50_000, "lender_disbursement", counterparty_id="us")
+    >>> sig = update(s, t + 60, "in", 30_000, "lender_disbursement", counterparty_id="bank-b")
+    >>> sig.multi_lending, note_own(s, "us"), signals(s, t + 60).other_lenders
+    (True, True, 1)
+    """
+    key = lender_key(counterparty_id)
+    if not key or key == state.own:
+        return False
+    state.own = key
+    ring = state.lenders
+    state.lenders = [x for i in range(0, len(ring), 2) if ring[i] >> 1 != key for x in ring[i:i + 2]]
+    return True
 
 
 def update(state: CashflowState, t: int, direction: str, amount: float, counterparty_type: str = "other",
@@ -372,7 +398,7 @@ def _note_balance(state: CashflowState, account_id: str | None, cents: int, poli
 def _note_lender(state: CashflowState, counterparty_id: str | None, t: int, repayment: bool,
                  policy: CashflowPolicy) -> None:
     key = lender_key(counterparty_id)
-    if key and key in policy._own_keys:
+    if key and (key == state.own or key in policy._own_keys):
         return
     code, day = key << 1 | int(repayment), t // _DAY
     ring = state.lenders

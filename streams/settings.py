@@ -25,6 +25,7 @@ import msgspec
 from alerts.classification import ClassThresholds
 from alerts.collection import DEFAULT_STAGES, CollectionPolicy, Stage
 from alerts.limits import LimitPolicy
+from alerts.rules import RuleError, RuleSet, load_rules
 from streams.core import Policy
 
 
@@ -74,6 +75,7 @@ class Core(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     loss_dpd: int = 360
     stages: list[dict[str, Any]] = msgspec.field(
         default_factory=lambda: [_stage_dict(s) for s in DEFAULT_STAGES])
+    rules: str = ""  # a rules file (format of alerts/rules.toml); "" for the packaged default
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -98,6 +100,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             collection=CollectionPolicy(stages=stages),
             classes=ClassThresholds(c.substandard_dpd, c.doubtful_dpd, c.loss_dpd),
             limits=_limit_policy(self.limits),
+            rules=_rules(c.rules, c.timezone),
         )
 
 
@@ -116,6 +119,16 @@ def _limit_policy(values: dict[str, Any]) -> LimitPolicy:
         return LimitPolicy(**values)
     except TypeError as exc:
         raise SettingsError(f"[limits]: {exc}") from exc
+
+
+def _rules(path: str, timezone: str) -> RuleSet | None:
+    """``[core] rules``: the rule set of that file, or None for the packaged default."""
+    if not path:
+        return None
+    try:
+        return load_rules(path, timezone=timezone)
+    except (OSError, RuleError) as exc:
+        raise SettingsError(f"[core] rules: {exc}") from exc
 
 
 def _stage_dict(stage: Stage) -> dict[str, Any]:

@@ -225,3 +225,25 @@ def test_a_replay_with_backtest_cutoffs_writes_the_same_records_as_without(tmp_p
     assert outputs["plain"] == outputs["cut"]
     assert len([s for c, s in snaps if c.startswith("2024-12-01")]) == 60  # borrowers join in Jan-Feb
     assert any(s["dpd"] > 0 for _, s in snaps)
+
+
+def cash(day: str, direction: str, amount: str, kind: str, counterparty: str | None = None) -> ev.Cashflow:
+    return ev.Cashflow(event_id=f"cf-{next(_n)}", borrower_id="B1", occurred_at=at(day), account_id="A1",
+                       direction=direction, amount=Decimal(amount), counterparty_type=kind,
+                       counterparty_id=counterparty)
+
+
+def test_our_own_disbursement_and_repayments_are_not_another_lender():
+    """多头借贷 counts other lenders only: our money on the account is recognised by its amount."""
+    events = [loan(amount="1000", dues=("2026-02-05", "2026-03-05")),  # principal 2,000
+              cash("2026-01-05", "in", "2000", "lender_disbursement", "cp-us"),
+              cash("2026-01-20", "in", "5000", "lender_disbursement", "cp-bank-a"),
+              pay("1000", "2026-02-04"),
+              cash("2026-02-04", "out", "1000", "loan_repayment", "cp-us")]
+    state, outputs = run(events)
+    assert not [a for a in alerts(outputs) if a.type == "multi_lending"]
+    assert state.cash is not None and state.cash.own
+    # a second other lender within 30 days of the first is multi-lending
+    _, more = run([*events, cash("2026-02-10", "in", "8000", "lender_disbursement", "cp-bank-b")])
+    found = [a for a in alerts(more) if a.type == "multi_lending"]
+    assert [(a.status, a.reasons[0].value) for a in found] == [("open", 2.0)]

@@ -75,6 +75,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     closed_day: int = 0  # the revenue detector's open day before the latest revenue event
     limit: LimitState | None = None  # repayment cycles and limit history (credit-limit policy)
     contacts: list[int] = []  # contacts scheduled in the last week: moment * 2 + is_call (contact policy)
+    own_amounts: list[int] = []  # cents of our latest disbursements and repayments (a ring): our money on the account
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -276,6 +276,25 @@ def _signals_may_change(state: BorrowerState, event: ev.Event, policy: Policy) -
     return False
 
 
+_OWN_AMOUNTS = 4
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _note_own_amount(state: BorrowerState, amount: Decimal) -> None:
+    """Remember what we paid out or were paid: a lender flow of that amount on the account is us.
+
+    The account data names lenders by hashed ids only, so our own
+    disbursements and the repayments to us are recognised by their amounts
+    (to the cent) and would otherwise look like another lender (多头借贷).
+    """
+    if amount > 0:
+        state.own_amounts.append(_cents(amount))
+        del state.own_amounts[:-_OWN_AMOUNTS]
+
+
 def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
     """Change the ledgers for one event; a string return is why it cannot apply."""
     if isinstance(event, ev.LoanOpened):
@@ -290,6 +309,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
             installments=[_installment(i) for i in sorted(event.installments, key=lambda i: i.seq)],
             drawn=event.principal if event.product != "revolving_line" else ZERO,
         ))
+        _note_own_amount(state, event.principal)
         return None
     if isinstance(event, ev.Revenue):
         day = local_day(t, policy)
@@ -302,6 +322,8 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
     if isinstance(event, ev.Cashflow):
         if state.cash is None:
             state.cash = cashflow.CashflowState()
+        if event.counterparty_type in _LENDER_FLOWS and _cents(event.amount) in state.own_amounts:
+            cashflow.note_own(state.cash, event.counterparty_id)  # our own money: not another lender
         cashflow.update(state.cash, t, event.direction, float(event.amount), event.counterparty_type,
                         balance_after=float(event.balance_after) if event.balance_after is not None else None,
                         counterparty_id=event.counterparty_id, account_id=event.account_id)
@@ -316,6 +338,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if h in loan.payment_ids:
             return None
         loan.payment_ids.append(h)
+        _note_own_amount(state, event.amount)
         for inst in _allocate(loan, event.amount, event.installment_seq, local_day(t, policy)):
             if state.limit is None:
                 state.limit = LimitState()
@@ -328,6 +351,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         _replace_schedule(loan, event.installments)
     elif isinstance(event, ev.Drawdown):
         loan.drawn += event.amount
+        _note_own_amount(state, event.amount)
     elif isinstance(event, ev.LoanClosed):
         loan.closed = True
     return None
