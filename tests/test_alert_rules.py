@@ -306,3 +306,18 @@ def test_rules_switched_off_in_the_file_are_validated_but_not_loaded():
     every = {r.name for r in load_rules(include_disabled=True).rules}
     assert "cash_runway" in every and "cash_runway" not in default
     assert "delinquency" in default and "revenue_drop" in every and "feed_silent" in every
+
+
+def test_a_rules_file_named_in_the_settings_replaces_the_packaged_one(tmp_path):
+    from importlib import resources
+
+    from streams.settings import SettingsError, load
+
+    text = resources.files("alerts").joinpath("rules.toml").read_text(encoding="utf-8")
+    mine = tmp_path / "my-rules.toml"
+    mine.write_text(text.replace('enabled = false', 'enabled = true'), encoding="utf-8")
+    default = {r.name for r in load(env={}).policy().ruleset.rules}
+    every = {r.name for r in load(env={}, overrides={"core": {"rules": str(mine)}}).policy().ruleset.rules}
+    assert "cash_runway" in every - default and default < every
+    with pytest.raises(SettingsError, match=r"\[core\] rules"):
+        load(env={}, overrides={"core": {"rules": str(tmp_path / "missing.toml")}})

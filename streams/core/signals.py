@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors import cashflow, dormancy, revenue
+from detectors import cashflow, dormancy, repayment, revenue
 from detectors.default_model import rule_score
 from detectors.features import borrower_features
 from streams.core.state import BorrowerState
@@ -43,7 +43,8 @@ def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
             signals["revenue_drop_ratio"] = 1.0 - rev.drop_ratio
             signals["revenue_drop_days"] = float(rev.drop_days if rev.dropped else 0)
             signals["revenue_collapsed"] = 1.0 if rev.collapsed else 0.0
-            signals["revenue_volatility_ratio"] = rev.volatility_ratio
+            # a drop or collapse is its own alert, not volatility too (the detector's rule)
+            signals["revenue_volatility_ratio"] = 0.0 if rev.dropped or rev.collapsed else rev.volatility_ratio
             baselines["revenue_expected_daily"] = rev.baseline
     if state.feed is not None and state.feed.last_day:
         silence = dormancy.silent_since(state.feed, today)
@@ -54,10 +55,16 @@ def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
         if cash.ready:
             if cash.runway_days is not None:
                 signals["cash_runway_days"] = cash.runway_days
-            if cash.margin is not None and cash.margin_baseline is not None:
+            if cash.margin is not None and cash.margin_baseline is not None \
+                    and state.cash.margin_months >= cashflow.DEFAULT_POLICY.margin_min_months:
                 signals["margin_decline"] = cash.margin_baseline - cash.margin
                 baselines["margin_usual"] = cash.margin_baseline
         signals["other_lenders_30d"] = float(cash.other_lenders)
+    if state.repay is not None:
+        paying = repayment.signals(state.repay)
+        signals["late_cycles"] = float(paying.consecutive_late)
+        signals["rolled_forward"] = 1.0 if paying.rolled_forward else 0.0
+        signals["overdue_bucket"] = float(paying.bucket)
     x = borrower_features(revenue=rev, cashflow=cash, silence=silence, dpd=dpd, max_dpd=state.max_dpd)
     score = rule_score(x)
     signals["risk_score"] = score

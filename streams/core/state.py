@@ -15,6 +15,7 @@ from alerts.lifecycle import LifecycleState
 from detectors.cashflow import CashflowState
 from detectors.dormancy import DormancyState
 from detectors.limit import LimitState
+from detectors.repayment import RepaymentState
 from detectors.revenue import RevenueState
 
 
@@ -24,6 +25,7 @@ class Installment(msgspec.Struct, array_like=True, omit_defaults=True):
     amount_due: Decimal
     paid: Decimal = Decimal(0)
     paid_on: int = 0  # date ordinal of the payment that settled it (0: not settled)
+    late: bool = False  # went past its due date (plus grace) unpaid: counted once by detectors.repayment
 
     @property
     def outstanding(self) -> Decimal:
@@ -75,6 +77,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     closed_day: int = 0  # the revenue detector's open day before the latest revenue event
     limit: LimitState | None = None  # repayment cycles and limit history (credit-limit policy)
     contacts: list[int] = []  # contacts scheduled in the last week: moment * 2 + is_call (contact policy)
+    repay: RepaymentState | None = None  # repayment behaviour: lateness in a row, bucket rolls
     own_amounts: list[int] = []  # cents of our latest disbursements and repayments (a ring): our money on the account
 
     def loan(self, loan_id: str) -> Loan | None:

@@ -31,7 +31,7 @@ from alerts.collection import CollectionPolicy, Stage
 from alerts.limits import LimitPolicy
 from alerts.records import Alert, CollectionTask, LimitChange, record_id
 from alerts.rules import RuleSet, evaluate, load_rules
-from detectors import cashflow, dormancy, revenue
+from detectors import cashflow, dormancy, repayment, revenue
 from detectors.limit import LimitModel, LimitState, note_settled
 from streams import events as ev
 from streams.core import credit, signals
@@ -56,6 +56,7 @@ class Policy:
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     contact: contact.ContactPolicy = field(default_factory=contact.ContactPolicy)
     limit_model: LimitModel = field(default_factory=LimitModel)
+    repayment_policy: repayment.RepaymentPolicy = field(init=False, repr=False, compare=False)
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
     signals_used: frozenset[str] = field(init=False, repr=False, compare=False)
     alert_bands: tuple[int, ...] = field(init=False, repr=False, compare=False)
@@ -72,6 +73,7 @@ class Policy:
         timers |= {x for x in self.collection.thresholds() if x < 0}  # pre-due reminders
         object.__setattr__(self, "timer_dpds", tuple(sorted(timers)))
         object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+        object.__setattr__(self, "repayment_policy", repayment.RepaymentPolicy(grace_days=self.grace_days))
         if self.rules is None:
             object.__setattr__(self, "rules", load_rules(timezone=self.timezone))
         object.__setattr__(self, "signals_used", frozenset(r.signal for r in self.rules.rules))
@@ -343,6 +345,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
             if state.limit is None:
                 state.limit = LimitState()
             note_settled(state.limit, inst.seq, days_late=inst.paid_on - inst.due, grace_days=policy.grace_days)
+            repayment.settled(_repay(state), inst.paid_on - inst.due, policy.repayment_policy, overdue_reported=inst.late)
         if loan.product == "revolving_line":
             loan.drawn = max(loan.drawn - event.amount, ZERO)
     elif isinstance(event, ev.InstallmentDue):
@@ -408,6 +411,7 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, *, 
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
     state.max_dpd = max(state.max_dpd, worst)
+    _note_lateness(state, today, worst, policy)
     reading = signals.read(state, today, as_of, worst)
     outputs: list[Output] = []
     for loan in state.loans:
@@ -417,6 +421,25 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, *, 
     outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
     outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
+
+
+def _repay(state: BorrowerState) -> repayment.RepaymentState:
+    if state.repay is None:
+        state.repay = repayment.RepaymentState()
+    return state.repay
+
+
+def _note_lateness(state: BorrowerState, today: int, worst: int, policy: Policy) -> None:
+    """Count each installment that passed its due date (plus grace) unpaid once; track the DPD bucket."""
+    for loan in state.loans:
+        if loan.closed:
+            continue
+        for inst in loan.installments:
+            if not inst.late and inst.outstanding > 0 and today - inst.due > policy.grace_days:
+                inst.late = True
+                repayment.went_overdue(_repay(state), policy.repayment_policy)
+    if state.repay is not None:
+        repayment.dpd_changed(state.repay, worst, policy.repayment_policy)
 
 
 def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
