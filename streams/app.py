@@ -27,7 +27,7 @@ import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
-from streams.core import next_timer
+from streams.core import next_wake
 from streams.core import state as state_codec
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor, Result
@@ -138,7 +138,7 @@ def create_app(settings: Settings) -> faust.App:
 
     def remember(key: bytes, state_raw: bytes) -> None:
         state = state_codec.decode(state_raw)
-        timers[key] = (state.partition, next_timer(state, processor.policy))
+        timers[key] = (state.partition, next_wake(state, processor.policy))
 
     def rebuild_timers() -> None:
         timers.clear()

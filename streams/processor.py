@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import msgspec
+
 from alerts.records import Output
 from streams import metrics
 from streams.core import Policy, Rejection, advance, new_state, snapshot, step
@@ -68,7 +70,7 @@ class Processor:
         result = Result()
         for item in produced:
             if isinstance(item, Rejection):
-                result.dead_letters.append(self._dead(msg, f"{_schema(event)}: {item.reason}"))
+                result.dead_letters.append(self._rejected(item, msg if item.event_id == event.event_id else None))
             else:
                 result.outputs.append(item)
         duplicate = state.events_applied == before
@@ -85,9 +87,27 @@ class Processor:
     def tick(self, state_raw: bytes, now: int, *, final: bool = False) -> Result:
         """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``)."""
         state = state_codec.decode(state_raw)
-        outputs = advance(state, now, self.policy, final=final)
-        metrics.observe_outputs(outputs, [])
-        return Result(state=state_codec.encode(state), outputs=list(outputs))
+        result = Result(state=None)
+        for item in advance(state, now, self.policy, final=final):
+            if isinstance(item, Rejection):
+                result.dead_letters.append(self._rejected(item, None))
+            else:
+                result.outputs.append(item)
+        result.state = state_codec.encode(state)
+        metrics.observe_outputs(result.outputs, result.dead_letters)
+        return result
+
+    def _rejected(self, item: Rejection, msg: Message | None) -> DeadLetter:
+        """The dead letter of an event the core could not apply.
+
+        An event applied later than it arrived (held for the allowed lateness)
+        has no message at hand: its letter carries the event as contract JSON.
+        """
+        error = f"{_schema(item.event)}: {item.reason}"
+        if msg is not None:
+            return self._dead(msg, error)
+        return dead_letter(msgspec.json.encode(item.event), source=f"held/{item.event_id}", partition=-1,
+                           offset=-1, error=error, received_at=item.event.occurred_at.isoformat())
 
     def snapshot(self, state_raw: bytes) -> dict[str, object]:
         return snapshot(state_codec.decode(state_raw), self.policy)

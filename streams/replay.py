@@ -96,6 +96,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
             result = processor.tick(states[borrower_id], cutoff + processor.policy.lateness_seconds)
             states[borrower_id] = result.state or states[borrower_id]
             batch.extend(result.outputs)
+            letters.extend(result.dead_letters)
             on_snapshot(label, processor.snapshot(states[borrower_id]))
 
     for number, raw in lines:
@@ -125,6 +126,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         result = processor.tick(states[borrower_id], now, final=True)
         states[borrower_id] = result.state or states[borrower_id]
         batch.extend(result.outputs)
+        letters.extend(result.dead_letters)
     _flush(sink, store, batch, letters, summary)
     for borrower_id in sorted(states):
         sink.write("borrower", processor.snapshot(states[borrower_id]))

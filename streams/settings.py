@@ -66,7 +66,7 @@ class Worker(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class Core(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     timezone: str = "Asia/Shanghai"
-    lateness_seconds: int = 7200
+    lateness_seconds: int = 7200  # events are applied in occurred_at order once the clock is this far past them
     grace_days: int = 0
     alert_dpd: int = 30
     recent_ids: int = 32

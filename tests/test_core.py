@@ -18,7 +18,9 @@ from streams.core import state as codec
 TZ = dt.timezone(dt.timedelta(hours=8))
 # these tests are about overdue handling: the pre-due reminders (tests/test_collections.py) are left out
 OVERDUE_ONLY = CollectionPolicy(stages=tuple(s for s in DEFAULT_STAGES if not s.is_reminder))
-POLICY = Policy(collection=OVERDUE_ONLY)
+# and events are applied as they come (no lateness to wait for): the reorder buffer is tested on its own below
+POLICY = Policy(collection=OVERDUE_ONLY, lateness_seconds=0)
+LATE_2H = Policy(collection=OVERDUE_ONLY, lateness_seconds=7200)
 
 
 def at(day: str, hour: int = 12) -> dt.datetime:
@@ -107,12 +109,12 @@ def test_a_repayment_with_seq_pays_that_installment_first():
 
 def test_dpd_crossing_30_raises_a_critical_alert_that_resolves_when_the_loan_is_current():
     state, out = run([loan()], until="2026-03-08")
-    [alert] = alerts(out)
+    [alert] = [a for a in alerts(out) if a.type == "delinquency"]
     assert (alert.status, alert.severity, alert.type) == ("open", "critical", "delinquency")
     assert alert.reasons[0].value == 30 and alert.reasons[0].threshold == 30
     assert "逾期" in alert.reasons[0].message_zh
     out = step(state, pay("2000", "2026-03-09"), POLICY)
-    [resolved] = alerts(out)
+    [resolved] = [a for a in alerts(out) if a.type == "delinquency"]
     assert resolved.alert_id == alert.alert_id and resolved.status == "resolved"
 
 
@@ -157,12 +159,30 @@ def test_the_state_round_trips_and_stays_small():
     assert len(raw) < 2048
 
 
-def test_a_late_payment_within_the_lateness_counts_as_on_time():
-    # paid at 01:00 the day after the due date, applied before the timer (lateness 2 h) fires
-    late = ev.Repayment(event_id="rp-late", borrower_id="B1", occurred_at=at("2026-02-06", 1), loan_id="L1",
+def test_a_payment_that_arrives_late_within_the_lateness_is_applied_in_event_time_order():
+    # paid at 23:00 on the due date, delivered after an event of 00:30 the next day: still on time
+    paid = ev.Repayment(event_id="rp-late", borrower_id="B1", occurred_at=at("2026-02-05", 23), loan_id="L1",
                         amount=Decimal("1000"))
-    _, out = run([loan(dues=("2026-02-05",)), late], until="2026-03-01")
+    other = ev.Revenue(event_id="rv-1", borrower_id="B1", occurred_at=at("2026-02-06", 0) + dt.timedelta(minutes=30),
+                       amount=Decimal("500"))
+    _, out = run([loan(dues=("2026-02-05",)), other, paid], until="2026-03-01", policy=LATE_2H)
     assert tasks(out) == []
+    # past the lateness it is late: the day-1 task opens, then the payment cancels it
+    later = ev.Revenue(event_id="rv-2", borrower_id="B1", occurred_at=at("2026-02-06", 3), amount=Decimal("500"))
+    _, out = run([loan(dues=("2026-02-05",)), later, paid], until="2026-03-01", policy=LATE_2H)
+    assert [(t.stage, t.status) for t in tasks(out)] == [("dpd_1_30", "open"), ("dpd_1_30", "cancelled")]
+
+
+def test_records_wait_for_the_lateness_and_come_out_in_event_time_order():
+    """With a 2 h lateness nothing is applied until the clock is 2 h past it; then in occurred_at order."""
+    state = new_state("B1")
+    assert step(state, loan(dues=("2026-02-05",)), LATE_2H) == []  # held
+    out = step(state, pay("1000", "2026-02-10"), LATE_2H)  # the loan and the timers up to 10:00 are applied ...
+    assert [(t.stage, t.status) for t in tasks(out)] == [("dpd_1_30", "open")]
+    assert [type(h.event).__name__ for h in state.held] == ["Repayment"]
+    out = advance(state, ts("2026-02-10", 14), LATE_2H)  # ... the payment of 12:00 once the clock is 2 h past it
+    assert [(t.stage, t.status) for t in tasks(out)] == [("dpd_1_30", "cancelled")]
+    assert state.held == []
 
 
 @settings(max_examples=60, deadline=None)

@@ -17,6 +17,7 @@ from detectors.dormancy import DormancyState
 from detectors.limit import LimitState
 from detectors.repayment import RepaymentState
 from detectors.revenue import RevenueState
+from streams.events import Event
 
 
 class Installment(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -43,6 +44,14 @@ class OpenTask(msgspec.Struct, array_like=True):
     review: bool = False  # disputed: with the review queue
     switched: bool = False  # unreachable: the stage's alternative channel
     contact_at: int = 0  # epoch second from which the contact policy allows reaching out (0: not a contact)
+
+
+class Held(msgspec.Struct, array_like=True):
+    """An event waiting for the allowed lateness to pass, so events are applied in event-time order."""
+
+    t: int  # its occurred_at, epoch seconds
+    h: int  # hash of its event_id
+    event: Event
 
 
 class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -79,6 +88,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     contacts: list[int] = []  # contacts scheduled in the last week: moment * 2 + is_call (contact policy)
     repay: RepaymentState | None = None  # repayment behaviour: lateness in a row, bucket rolls
     own_amounts: list[int] = []  # cents of our latest disbursements and repayments (a ring): our money on the account
+    held: list[Held] = []  # events not applied yet, in event-time order (see step.step: the reorder buffer)
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

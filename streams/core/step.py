@@ -35,7 +35,7 @@ from detectors import cashflow, dormancy, repayment, revenue
 from detectors.limit import LimitModel, LimitState, note_settled
 from streams import events as ev
 from streams.core import credit, signals
-from streams.core.state import BorrowerState, Installment, Loan, OpenTask
+from streams.core.state import BorrowerState, Held, Installment, Loan, OpenTask
 
 ZERO = Decimal(0)
 DAY = 86_400
@@ -91,6 +91,7 @@ class Rejection:
     borrower_id: str
     reason: str
     kind: str = "rejection"
+    event: Any = field(default=None, compare=False, repr=False)  # the event, for its dead letter
 
 
 Output = Alert | CollectionTask | LimitChange | Rejection
@@ -145,54 +146,95 @@ def new_state(borrower_id: str) -> BorrowerState:
 
 
 def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
-    """Apply one event to the borrower's state (in place) and return the outputs.
+    """Take one event into the borrower's state (in place) and return the outputs now due.
 
-    A re-delivered event (same ``event_id``) changes nothing and returns nothing.
+    Events are applied in event-time order, not in arrival order: an event is
+    held until the borrower's clock (the latest ``occurred_at`` seen, or a
+    tick's time in :func:`advance`) is ``lateness_seconds`` past it, then
+    applied with the timers due before it, each as of its own moment. So the
+    records do not depend on the arrival order of events within the allowed
+    lateness. An event later than that is applied at once, as of the time
+    already reached. A re-delivered event (same ``event_id``) changes nothing
+    and returns nothing.
     """
     h = event_hash(event.event_id)
-    if h in state.recent_ids:
+    if h in state.recent_ids or any(x.h == h for x in state.held):
         return []
     t = epoch(event.occurred_at)
-    outputs: list[Output] = advance(state, t, policy)
     state.clock = max(state.clock, t)
-    rejection = _apply(state, event, t, h, policy)
-    if rejection is not None:
-        outputs.append(Rejection(event.event_id, event.borrower_id, rejection))
-    elif isinstance(event, _NO_LEDGER):
-        if _signals_may_change(state, event, policy):
-            changed = _reconcile_alerts(state, state.advanced_to, t, policy)
-            if changed:  # an alert opened, changed or resolved: the credit line may have to follow
-                outputs.extend(changed)
-                outputs.extend(_review_limit(state, state.advanced_to, t, policy))
-        state.next_at = next_timer(state, policy) or 0
-    else:
-        if isinstance(event, ev.CollectionOutcome):
-            outputs.extend(_outcome(state, event, t, policy))
-        outputs.extend(_reconcile(state, state.advanced_to, t, policy))
-        state.next_at = next_timer(state, policy) or 0
     state.recent_ids.append(h)
     if len(state.recent_ids) > policy.recent_ids:
         del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
-    state.events_applied += 1
+    state.events_applied += 1  # taken in: applied now or held
+    outputs: list[Output] = []
+    if t <= state.advanced_to:  # later than the allowed lateness: time has moved on without it
+        outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy))
+    else:
+        at = len(state.held)
+        while at and (state.held[at - 1].t, state.held[at - 1].h) > (t, h):
+            at -= 1
+        state.held.insert(at, Held(t, h, event))
+    outputs.extend(advance(state, state.clock, policy))
     return outputs
 
 
 def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False) -> list[Output]:
-    """Fire the borrower's timers due by ``now`` (epoch seconds), each as of its moment.
+    """Move the borrower's time to ``now`` (epoch seconds) less the allowed lateness.
 
-    Timers wait ``lateness`` for late events, unless ``final``: the end of a
-    replay, when no more events can come.
+    The held events and the timers due by then are applied in time order, a
+    timer before an event of the same second, each as of its own moment.
+    ``final``: the end of a replay, when no more events can come, so nothing
+    waits for the lateness.
     """
     limit = now if final else now - policy.lateness_seconds
     outputs: list[Output] = []
-    while state.next_at and state.next_at <= limit:
-        moment = state.advanced_to = state.next_at
-        if state.revenue is not None:  # a day is over: close the revenue days before yesterday's
-            revenue.advance(state.revenue, local_day(moment, policy) - 1, state.sector or None)
-        outputs.extend(_reconcile(state, moment, moment, policy, timer=True))
-        state.next_at = next_timer(state, policy) or 0
+    while True:
+        timer = state.next_at if state.next_at and state.next_at <= limit else None
+        held = state.held[0] if state.held and state.held[0].t <= limit else None
+        if held is not None and (timer is None or held.t < timer):
+            del state.held[0]
+            state.advanced_to = max(state.advanced_to, held.t)
+            outputs.extend(_apply_event(state, held.event, held.t, held.h, held.t, policy))
+        elif timer is not None:
+            moment = state.advanced_to = timer
+            if state.revenue is not None:  # a day is over: close the revenue days before yesterday's
+                revenue.advance(state.revenue, local_day(moment, policy) - 1, state.sector or None)
+            outputs.extend(_reconcile(state, moment, moment, policy, timer=True))
+            state.next_at = next_timer(state, policy) or 0
+        else:
+            break
     state.advanced_to = max(state.advanced_to, limit)
     return outputs
+
+
+def _apply_event(state: BorrowerState, event: ev.Event, t: int, h: int, as_of: int,
+                 policy: Policy) -> list[Output]:
+    """Apply one event to the ledgers and detectors and reconcile what it changes, as of ``as_of``."""
+    outputs: list[Output] = []
+    rejection = _apply(state, event, t, h, policy)
+    if rejection is not None:
+        outputs.append(Rejection(event.event_id, event.borrower_id, rejection, event=event))
+    elif isinstance(event, _NO_LEDGER):
+        if _signals_may_change(state, event, policy):
+            changed = _reconcile_alerts(state, as_of, t, policy)
+            if changed:  # an alert opened, changed or resolved: the credit line may have to follow
+                outputs.extend(changed)
+                outputs.extend(_review_limit(state, as_of, t, policy))
+    else:
+        if isinstance(event, ev.CollectionOutcome):
+            outputs.extend(_outcome(state, event, t, policy))
+        outputs.extend(_reconcile(state, as_of, t, policy))
+    state.next_at = next_timer(state, policy) or 0
+    return outputs
+
+
+def next_wake(state: BorrowerState, policy: Policy) -> int | None:
+    """When the borrower next needs time to pass: its next timer or its earliest held event.
+
+    The shell ticks the borrower once its clock is ``lateness_seconds`` past this.
+    """
+    moments = [m for m in (next_timer(state, policy), state.held[0].t if state.held else None) if m]
+    return min(moments, default=None)
 
 
 def next_timer(state: BorrowerState, policy: Policy) -> int | None:
