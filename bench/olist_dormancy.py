@@ -2,7 +2,8 @@
 
     python bench/olist_dormancy.py                 # default policies
     python bench/olist_dormancy.py --no-decline    # dormancy warnings only
-    python bench/olist_dormancy.py --floor 10 --multiple 2.5
+    python bench/olist_dormancy.py --new-gaps 10 --rare-years 5
+    python bench/olist_dormancy.py --spring-festival   # with the dormancy Spring Festival rule (see below)
     python bench/olist_dormancy.py --sweep         # plus the trade-off of a few dormancy policies
 
 Each seller's daily revenue (``seller_daily_revenue.csv``, one row per day with
@@ -11,8 +12,11 @@ in date order, as ``revenue/1`` events would be: ``update`` and ``note_event``
 on days with a sale, and at the start of every day from the seller's first sale
 to the end of the window ``advance``/``silent_since`` (days without a row are
 days without a sale). Sector is unknown (no calendar beyond the Spring Festival
-mask, irrelevant here: the table starts in 2016 but Brazilian merchants do not
-slow down for it, and the masked weeks only withhold evidence).
+mask). Brazilian merchants do not slow down for Spring Festival: in the revenue
+detector its masked weeks only withhold evidence, but the dormancy detector's
+rule (festival days are not silence) would delay the warning of every seller
+whose last sale falls in the weeks before it, so it is off here
+(``spring_festival=False``) unless ``--spring-festival`` is given.
 
 Definitions
 -----------
@@ -35,8 +39,12 @@ warning
     from the month of its first sale to the month of its last sale, inclusive
     (the alternative denominator, months with at least one sale, is printed too).
 
-The parameters are the detectors' defaults, chosen for SME revenue in general
-(see the policies' docstrings and the closing note); this script only measures.
+The parameters are the detectors' defaults (but for the Spring Festival rule),
+chosen for SME revenue in general (see the policies' docstrings); this script
+only measures. ``--sweep`` shows the trade-off along the dormancy policy's two
+main choices: how long a borrower counts as new (``new_gaps``: until then three
+quiet weeks are silence, whatever its first gaps) and how rare a quiet spell
+must be for a borrower whose rhythm is known (``rare_years``).
 """
 
 from __future__ import annotations
@@ -158,11 +166,17 @@ def measure(sellers: dict[str, Seller], rpol: revenue.RevenuePolicy, dpol: dorma
 
 SWEEP = (
     ("defaults", {}),
-    ("no 3-week cap (rhythm only)", {"cap_days": 60.0}),
-    ("cap after 1 typical gap", {"cap_multiple": 1.0}),
-    ("2 gaps + 1 deviation", {"multiple": 2.0, "deviations": 1.0}),
-    ("floor 10 days", {"floor_days": 10.0}),
-    ("prior gap 5 days", {"prior_gap": 5.0}),
+    ("new until 3 gaps", {"new_gaps": 3}),
+    ("new until 8 gaps", {"new_gaps": 8}),
+    ("new until 10 gaps", {"new_gaps": 10}),
+    ("new until 15 gaps", {"new_gaps": 15}),
+    ("3 weeks for everyone", {"new_gaps": 256}),
+    ("never new (own rhythm only)", {"new_gaps": 0}),
+    ("rare: once in 2 years", {"rare_years": 2.0}),
+    ("rare: once in 20 years", {"rare_years": 20.0}),
+    ("new until 10 gaps, rare 20 years", {"new_gaps": 10, "rare_years": 20.0}),
+    ("floor 9 days", {"floor_days": 9.0}),
+    ("with the Spring Festival rule", {"spring_festival": True}),
 )
 
 
@@ -176,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--multiple", type=float, default=None, help="dormancy multiple")
     ap.add_argument("--cap", type=float, default=None, help="dormancy cap_days")
     ap.add_argument("--prior-gap", type=float, default=None, help="dormancy prior_gap")
+    ap.add_argument("--new-gaps", type=int, default=None, help="dormancy new_gaps")
+    ap.add_argument("--rare-years", type=float, default=None, help="dormancy rare_years")
+    ap.add_argument("--spring-festival", action="store_true",
+                    help="apply the dormancy detector's Spring Festival rule (off: Brazilian merchants)")
     args = ap.parse_args(argv)
     over = {k: v for k, v in (("floor_days", args.floor), ("multiple", args.multiple),
-                              ("cap_days", args.cap), ("prior_gap", args.prior_gap)) if v is not None}
-    dpol = dormancy.DormancyPolicy(**over)
+                              ("cap_days", args.cap), ("prior_gap", args.prior_gap),
+                              ("new_gaps", args.new_gaps), ("rare_years", args.rare_years)) if v is not None}
+    dpol = dormancy.DormancyPolicy(**{"spring_festival": args.spring_festival, **over})
     rpol = revenue.RevenuePolicy()
     t0 = time.perf_counter()
     sellers = load(args.data)
@@ -200,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"dormancy only, N = {args.judge_days}: {'policy':32s} {'(a)':>6s} {'(b)':>6s}")
         for label, kw in SWEEP:
-            r = measure(sellers, rpol, dormancy.DormancyPolicy(**kw), False, args.judge_days)
+            r = measure(sellers, rpol, dormancy.DormancyPolicy(**{"spring_festival": False, **kw}), False,
+                        args.judge_days)
             print(f"{'':28s}{label:32s} {r['recall']:6.3f} {r['false_rate']:6.3f}")
     return 0
 

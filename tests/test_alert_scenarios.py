@@ -48,11 +48,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "a silent feed is read as zero sales: when the dormancy timer fires, the revenue days of the silence "
         "close as days without a sale and a CRITICAL revenue_decline (drop + collapse) opens with the dormancy "
         "warning, though nothing is known about sales",
-    ("spring_festival_shutdown", "dormancy never"):
-        "the dormancy detector knows no calendar: a factory closed 9 days over Spring Festival gets a "
-        "dormancy warning on the 8th silent day (the revenue detector masks Spring Festival, dormancy does not)",
-    ("spring_festival_shutdown", "any_alert never"):
-        "the Spring Festival dormancy warning (see 'dormancy never')",
     ("national_day_closure", "dormancy never"):
         "a workshop closed for the 7-day National Day holiday gets a dormancy warning on 10-08 "
         "(no holiday calendar in dormancy)",

@@ -281,7 +281,7 @@ def test_a_new_borrower_is_measured_against_the_prior_rhythm():
 
 def test_a_monthly_reporter_is_not_silent_between_reports():
     s = dm.DormancyState()
-    for m in range(1, 13):
+    for m in range(3, 12):  # March .. November: no Spring Festival in the gaps or the silence
         dm.note_event(s, dt.date(2025, m, 28).toordinal())
     last = s.last_day
     assert not dm.silent_since(s, last + 35).is_silent
@@ -296,6 +296,70 @@ def test_a_long_holiday_does_not_redefine_the_rhythm():
     for day in range(START + 101, START + 130):
         dm.note_event(s, day)
     assert dm.silent_since(s, START + 129 + 9).is_silent
+
+
+def test_an_irregular_seller_is_silent_when_the_quiet_spell_is_rare_for_it_not_after_three_weeks():
+    rng = random.Random(0)
+    s, day, gaps = dm.DormancyState(), START, []
+    while day < START + 240:  # a sale every 7 days on average, at random (gaps up to four weeks)
+        dm.note_event(s, day)
+        gaps.append(max(1, round(rng.expovariate(1 / 7))))
+        day += gaps[-1]
+    last = s.last_day
+    silence = dm.silent_since(s, last + 21)
+    assert not silence.is_silent and 28 < silence.threshold < 60  # three quiet weeks are ordinary for it
+    assert max(gaps[:-1]) < silence.threshold
+    assert dm.silent_since(s, last + 60).is_silent
+
+
+def test_a_new_borrower_with_long_first_gaps_is_silent_after_three_weeks():
+    s = dm.DormancyState()
+    for day in (START, START + 30, START + 65):  # two gaps of a month: its rhythm is not known yet
+        dm.note_event(s, day)
+    assert not dm.silent_since(s, START + 65 + 20).is_silent
+    assert dm.silent_since(s, START + 65 + 21).is_silent
+
+
+SF_2026 = dt.date(2026, 2, 17).toordinal()  # the festival window is 02-07 .. 03-04 (detectors.revenue)
+
+
+def test_a_factory_closed_over_spring_festival_is_not_silent():
+    s = dm.DormancyState()
+    for day in range(SF_2026 - 100, SF_2026 - 3):  # invoices every day until 02-13, then closed
+        dm.note_event(s, day)
+    for today in range(SF_2026 - 3, SF_2026 + 6):
+        assert not dm.silent_since(s, today).is_silent
+    # the silence only counts outside the window: 02-07 .. 02-13 were sales days, 02-14 .. 03-04 do not count
+    silence = dm.silent_since(s, SF_2026 + 16)
+    assert not silence.is_silent and silence.threshold == 7.0 + 19
+    assert dm.silent_since(s, SF_2026 + 15 + 8).is_silent  # the 8th quiet day after the window
+    # without the calendar the closure itself reads as silence
+    assert dm.silent_since(s, SF_2026 + 6, dm.DormancyPolicy(spring_festival=False)).is_silent
+
+
+def test_the_threshold_names_the_first_silent_day_around_spring_festival():
+    """``last_day + floor(threshold) + 1`` is the first silent day, as the core's timers assume."""
+    for rhythm in (1, 3, 7):
+        for last in range(SF_2026 - 45, SF_2026 + 20):
+            s = dm.DormancyState()
+            for day in range(last - 40 * rhythm, last + 1, rhythm):
+                dm.note_event(s, day)
+            threshold = dm.silent_since(s, last).threshold
+            first = next(t for t in range(last, last + 200) if dm.silent_since(s, t).is_silent)
+            assert first == last + math.floor(threshold) + 1, (rhythm, last)
+            assert dm.silent_since(s, first).threshold == threshold  # a function of the state only
+
+
+def test_gaps_are_learnt_in_days_outside_spring_festival():
+    s = dm.DormancyState()
+    for day in range(SF_2026 - 60, SF_2026 - 10, 5):  # a sale every 5 days
+        dm.note_event(s, day)
+    before = (s.gap, s.dev, s.gaps)
+    dm.note_event(s, SF_2026 + 3)  # the next one in the festival: 4 days that count (02-03 .. 02-06)
+    dm.note_event(s, SF_2026 + 8)  # inside the window: nothing to learn
+    assert s.gaps == before[2] + 1 and s.gap < before[0] and s.last_day == SF_2026 + 8
+    dm.note_event(s, SF_2026 + 30)  # 02-18 .. 03-19: 15 days that count
+    assert s.gaps == before[2] + 2
 
 
 def test_five_hundred_borrowers_of_one_source_going_quiet_is_a_pipeline_outage():
