@@ -53,7 +53,7 @@ from functools import lru_cache
 import msgspec
 
 __all__ = ["CashflowPolicy", "CashflowState", "CashflowSignals", "update", "advance", "signals", "lender_key",
-           "note_own"]
+           "note_own", "note_own_key"]
 
 _DAY = 86_400
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -175,7 +175,11 @@ def note_own(state: CashflowState, counterparty_id: str | None) -> bool:
     >>> sig.multi_lending, note_own(s, "us"), signals(s, t + 60).other_lenders
     (True, True, 1)
     """
-    key = lender_key(counterparty_id)
+    return note_own_key(state, lender_key(counterparty_id))
+
+
+def note_own_key(state: CashflowState, key: int) -> bool:
+    """:func:`note_own` for a lender key (see :func:`lender_key`)."""
     if not key or key == state.own:
         return False
     state.own = key

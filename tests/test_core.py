@@ -267,3 +267,18 @@ def test_our_own_disbursement_and_repayments_are_not_another_lender():
     _, more = run([*events, cash("2026-02-10", "in", "8000", "lender_disbursement", "cp-bank-b")])
     found = [a for a in alerts(more) if a.type == "multi_lending"]
     assert [(a.status, a.reasons[0].value) for a in found] == [("open", 2.0)]
+
+
+@pytest.mark.parametrize("debit_first", [True, False])
+def test_our_repayment_is_recognised_whichever_of_the_debit_and_our_record_comes_first(debit_first):
+    """The account's debit and our repayment record carry the same moment; either may be applied first."""
+    debit = cash("2026-02-04", "out", "1000", "loan_repayment", "cp-us")
+    ours = pay("1000", "2026-02-04")
+    events = [loan(amount="1000", dues=("2026-02-05", "2026-03-05")),
+              cash("2026-01-20", "in", "5000", "lender_disbursement", "cp-bank-a"),
+              *((debit, ours) if debit_first else (ours, debit))]
+    state, outputs = run(events, until="2026-02-10")
+    assert state.cash is not None and state.cash.own
+    assert [a.status for a in alerts(outputs) if a.type == "multi_lending"] == \
+        (["open"] if debit_first else [])  # one step with two lenders when the debit comes first ...
+    assert not [a for a in alerts(run(events, until="2026-02-10", policy=LATE_2H)[1]) if a.type == "multi_lending"]

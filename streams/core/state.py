@@ -88,6 +88,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     contacts: list[int] = []  # contacts scheduled in the last week: moment * 2 + is_call (contact policy)
     repay: RepaymentState | None = None  # repayment behaviour: lateness in a row, bucket rolls
     own_amounts: list[int] = []  # cents of our latest disbursements and repayments (a ring): our money on the account
+    lender_flows: list[int] = []  # flat ring [cents, lender key, ...] of the latest lender flows on the account
     held: list[Held] = []  # events not applied yet, in event-time order (see step.step: the reorder buffer)
 
     def loan(self, loan_id: str) -> Loan | None:

@@ -170,12 +170,17 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     if t <= state.advanced_to:  # later than the allowed lateness: time has moved on without it
         outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy))
     else:
-        at = len(state.held)
-        while at and (state.held[at - 1].t, state.held[at - 1].h) > (t, h):
+        at, key = len(state.held), _order(t, h, event)
+        while at and _order(state.held[at - 1].t, state.held[at - 1].h, state.held[at - 1].event) > key:
             at -= 1
         state.held.insert(at, Held(t, h, event))
     outputs.extend(advance(state, state.clock, policy))
     return outputs
+
+
+def _order(t: int, h: int, event: ev.Event) -> tuple[int, int, int]:
+    """Event-time order; at the same second our own records (loans, repayments) before the account feeds."""
+    return t, isinstance(event, _NO_LEDGER), h
 
 
 def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False) -> list[Output]:
@@ -334,9 +339,15 @@ def _note_own_amount(state: BorrowerState, amount: Decimal) -> None:
     disbursements and the repayments to us are recognised by their amounts
     (to the cent) and would otherwise look like another lender (多头借贷).
     """
-    if amount > 0:
-        state.own_amounts.append(_cents(amount))
-        del state.own_amounts[:-_OWN_AMOUNTS]
+    if amount <= 0:
+        return
+    cents = _cents(amount)
+    state.own_amounts.append(cents)
+    del state.own_amounts[:-_OWN_AMOUNTS]
+    flows = state.lender_flows
+    for i in range(0, len(flows), 2):
+        if flows[i] == cents and state.cash is not None:
+            cashflow.note_own_key(state.cash, flows[i + 1])
 
 
 def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
@@ -366,8 +377,13 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
     if isinstance(event, ev.Cashflow):
         if state.cash is None:
             state.cash = cashflow.CashflowState()
-        if event.counterparty_type in _LENDER_FLOWS and _cents(event.amount) in state.own_amounts:
-            cashflow.note_own(state.cash, event.counterparty_id)  # our own money: not another lender
+        if event.counterparty_type in _LENDER_FLOWS and event.counterparty_id:
+            key, cents = cashflow.lender_key(event.counterparty_id), _cents(event.amount)
+            if cents in state.own_amounts:
+                cashflow.note_own_key(state.cash, key)  # our own money: not another lender
+            else:  # our repayment record may come after the account's movement
+                state.lender_flows.extend((cents, key))
+                del state.lender_flows[:-2 * _OWN_AMOUNTS]
         cashflow.update(state.cash, t, event.direction, float(event.amount), event.counterparty_type,
                         balance_after=float(event.balance_after) if event.balance_after is not None else None,
                         counterparty_id=event.counterparty_id, account_id=event.account_id)
