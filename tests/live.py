@@ -41,9 +41,9 @@ def isolated_settings(tmp: Path, bootstrap: str, partitions: int = 4) -> tuple[S
     lines = [f'store_url = "sqlite:///{tmp}/store-{tag}.db"', "", "[kafka]", f'bootstrap = "{bootstrap}"', f'app_id = "lw-{tag}"', "commit_interval_seconds = 1.0",
              "session_timeout_seconds = 6.0",
              "", "[worker]", f"web_port = {free_port()}", "tick_seconds = 1.0", "health_stall_seconds = 20.0", "", "[topics]",
-             f"partitions = {partitions}", f"output_partitions = {partitions}",
-             "", "[core]", "lateness_seconds = 60"]  # events wait a minute for late ones, not the default 2 h
+             f"partitions = {partitions}", f"output_partitions = {partitions}"]
     lines += [f'{k} = "{v}"' for k, v in names.items()]
+    lines += ["", "[core]", "lateness_seconds = 60"]  # events wait a minute for late ones, not the default 2 h
     config.write_text("\n".join(lines) + "\n")
     return load(config, env={}), config
 
