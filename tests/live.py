@@ -176,7 +176,11 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
                           f"state writes in flight: {h.get('state_writes_in_flight')}; "
                           f"not handled: {h.get('not_handled')}\n" + worker.tail(20))
         lag = (h or {}).get("lag_by_topic") or {}
-        busy = h is None or lag.get(settings.topics.events, 1) > 0 or lag.get(settings.topics.collection_outcomes, 1) > 0
+        unhandled_ticks = sum(n for tp, n in ((h or {}).get("not_handled") or {}).items()
+                              if tp.startswith(settings.topics.ticks + "["))
+        # events wait for ticks to pass their lateness: ticks that pile up unhandled are not "settled"
+        busy = h is None or lag.get(settings.topics.events, 1) > 0 or lag.get(settings.topics.collection_outcomes, 1) > 0 \
+            or unhandled_ticks > 8
         if size != last or busy:
             last, since = size, time.monotonic()
         elif time.monotonic() - since >= quiet_seconds:
@@ -185,7 +189,7 @@ def wait_until_settled(worker: Worker, settings: Settings, quiet_seconds: float 
     raise AssertionError("worker did not settle in time:\n" + worker.tail())
 
 
-def settle_supervised(worker: Worker, settings: Settings, restarts: int = 2) -> int:
+def settle_supervised(worker: Worker, settings: Settings, restarts: int = 3) -> int:
     """Wait until settled, restarting a worker whose /health fails as an orchestrator would.
 
     Returns how many health-driven restarts it took (a stalled faust consumer is a known
