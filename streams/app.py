@@ -234,15 +234,22 @@ def create_app(settings: Settings) -> faust.App:
             processed[(message.topic, message.partition)] = message.offset + 1
 
     def caught_up(partition: int) -> bool:
+        """Whether this worker has read every input message of the partition (ticks wait until then).
+
+        After a (re)assignment nothing may be left to read: the offsets committed
+        before it count as read, or the ticks (and the held events they release)
+        would stop until the next message.
+        """
+        committed = app.consumer._committed_offset  # noqa: SLF001 -- faust's own view, as in /health
         for topic in (t.events, t.collection_outcomes):
             tp = next((tp for tp in app.consumer.assignment()
                        if tp.topic == topic and tp.partition == partition), None)
             if tp is None:
                 return False
             end = app.consumer.highwater(tp)
-            if end is None or processed.get((topic, partition), 0) < end:
-                if end:  # a partition that has never had a message is caught up
-                    return False
+            done = max(processed.get((topic, partition), 0), committed.get(tp) or 0)
+            if end and done < end:  # a partition that has never had a message is caught up
+                return False
         return True
 
     @app.timer(settings.worker.tick_seconds, name="send_ticks")
