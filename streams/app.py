@@ -247,6 +247,8 @@ def create_app(settings: Settings) -> faust.App:
             if tp is None:
                 return False
             end = app.consumer.highwater(tp)
+            if end is None:  # not fetched yet (just started): a tick now would queue behind the backlog
+                return False
             done = max(processed.get((topic, partition), 0), committed.get(tp) or 0)
             if end and done < end:  # a partition that has never had a message is caught up
                 return False

@@ -211,7 +211,7 @@ def test_a_running_worker_gives_exactly_the_replays_records(world, tmp_path):
     when = dt.datetime.now(dt.UTC)
     outcomes = outcome_lines(live["records"]["tasks"], when)
     produce(settings.kafka.bootstrap, settings.topics.collection_outcomes, outcomes)
-    time.sleep(settings.core.lateness_seconds + 40)  # they are applied once the lateness has passed
+    time.sleep(settings.core.lateness_seconds + 30)  # applied once the lateness has passed; compared below
     settle_supervised(worker, settings)
     until = dt.datetime.now(dt.UTC)
     replayed = run_replay(lines + outcomes, tmp_path / "with-outcomes", until, settings)
