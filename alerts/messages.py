@@ -115,11 +115,11 @@ TEMPLATES.update({
         "模型估计违约概率为{value:.0%}（阈值{threshold:.0%}）。",
     ),
     "feed_outage": (
-        "{count:.0f} borrowers ({value:.0%} of this source's active borrowers) stopped reporting at the "
-        "same time (threshold {threshold:.0%}): a feed or pipeline outage, not borrower behaviour; "
-        "their dormancy warnings are held back.",
-        "该数据源{count:.0f}个借款人（占活跃借款人的{value:.0%}）同时停止上报（阈值{threshold:.0%}），"
-        "属数据源或管道故障而非借款人经营问题，相关休眠预警暂不发出。",
+        "{count:.0f} of the {usual:.0f} borrowers who usually report through this source on that weekday "
+        "({value:.0%}) did not report (threshold {threshold:.0%}): a feed or pipeline outage, not borrower "
+        "behaviour; their dormancy warnings are held back until it is repaired.",
+        "该数据源通常每天有{usual:.0f}个借款人上报，当天有{count:.0f}个（{value:.0%}）未上报（阈值{threshold:.0%}），"
+        "属数据源或管道故障而非借款人经营问题，相关休眠预警在修复前暂不发出。",
     ),
     # lifecycle
     "inhibited": (

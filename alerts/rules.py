@@ -65,8 +65,12 @@ SIGNALS: dict[str, Signal] = {
     "anomaly_score": Signal("borrower", "shared anomaly model's score, 0..1"),
     "risk_score": Signal("borrower", "calibrated default probability, 0..1"),
     "dpd": Signal("loan", "days past due of the loan's oldest unpaid installment"),
-    "feed_silent_share": Signal("feed", "share of a source's active borrowers silent beyond their rhythm"),
-    "feed_silent_borrowers": Signal("feed", "number of a source's borrowers silent beyond their rhythm"),
+    "feed_silent_share": Signal("feed", "share of a source's usual daily reporters (same weekday, last 4 weeks; "
+                                        "per input partition) that did not report on the day"),
+    "feed_silent_borrowers": Signal("feed", "number of a source's usual daily reporters that did not report on "
+                                            "the day (per input partition)"),
+    "feed_usual_reporters": Signal("feed", "a source's usual number of reporting borrowers on that weekday "
+                                           "(per input partition)"),
 }
 
 BASELINES: dict[str, str] = {

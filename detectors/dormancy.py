@@ -222,11 +222,14 @@ def _with_festival(state: DormancyState, threshold: float, policy: DormancyPolic
         end = nxt
 
 
-def silent_since(state: DormancyState, today: int, policy: DormancyPolicy = DEFAULT_POLICY) -> Silence:
+def silent_since(state: DormancyState, today: int, policy: DormancyPolicy = DEFAULT_POLICY, *,
+                 excused: int = 0) -> Silence:
     """Is the feed silent on local day ``today``, against its own rhythm?
 
     ``threshold`` depends on the state only (not on ``today``): the feed turns
-    silent on day ``last_day + floor(threshold) + 1``.
+    silent on day ``last_day + floor(threshold) + 1``. ``excused`` days of the
+    silence were not the borrower's (a pipeline outage of its source,
+    :mod:`detectors.outage`): the threshold is lengthened by them.
 
     >>> s = DormancyState()
     >>> for day in (0, 6, 14, 19, 28, 35, 41, 50, 57, 64):   # gaps of 5-10 days
@@ -239,7 +242,7 @@ def silent_since(state: DormancyState, today: int, policy: DormancyPolicy = DEFA
     if not state.last_day:
         return Silence(False, 0, policy.prior_gap, policy.cap_days)
     typical, threshold = _threshold(state, policy)
-    threshold = _with_festival(state, threshold, policy)
+    threshold = _with_festival(state, threshold, policy) + max(excused, 0)
     days = today - state.last_day
     return Silence(days > threshold, max(days, 0), round(typical, 2), round(threshold, 2))
 

@@ -71,7 +71,7 @@ from river.base.typing import FeatureName
 
 __all__ = [
     "RevenuePolicy", "RevenueState", "RevenueSignals", "RevenueDetector",
-    "update", "advance", "signals", "season", "calendar_event", "sector_group", "SPRING_FESTIVAL",
+    "update", "advance", "skip", "signals", "season", "calendar_event", "sector_group", "SPRING_FESTIVAL",
 ]
 
 # Spring Festival (正月初一), Gregorian dates. Outside this table no Spring Festival mask applies.
@@ -436,6 +436,26 @@ def advance(state: RevenueState, today: int, sector: str | None,
         else:
             _close_through(state, today - 1, group, policy)
     return _signals(state, state.open_day - 1 if state.open_day else 0, group, policy)
+
+
+def skip(state: RevenueState, first: int, last: int, sector: str | None,
+         policy: RevenuePolicy = DEFAULT_POLICY) -> None:
+    """Days ``first`` .. ``last`` carried no news of sales (the source's pipeline was down): close the
+    days before them as usual and leave these out, rather than learn them as days without a sale.
+
+    >>> s = RevenueState()
+    >>> for d in range(739000, 739030):
+    ...     _ = update(s, d, 100.0, None)
+    >>> skip(s, 739030, 739041, None)
+    >>> sig = update(s, 739042, 100.0, None)
+    >>> s.open_day, s.days, sig.dropped
+    (739042, 30, False)
+    """
+    if not state.open_day or state.flags & _COARSE or last < state.open_day:
+        return
+    _close_through(state, first - 1, sector_group(sector, policy), policy)
+    if state.open_day <= last:
+        state.open_day, state.open0, state.open1 = last + 1, 0, 0
 
 
 def signals(state: RevenueState, day: int, sector: str | None,

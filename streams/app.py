@@ -27,13 +27,14 @@ import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
+from streams.core import feeds as feeds_codec
 from streams.core import next_wake
 from streams.core import state as state_codec
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor, Result
 from streams.replay import encode_record
 from streams.settings import Settings
-from streams.topics import STATE_TABLE, dead_letter_bytes
+from streams.topics import FEEDS_TABLE, STATE_TABLE, dead_letter_bytes
 
 log = logging.getLogger("loanwatch.worker")
 
@@ -116,7 +117,10 @@ def create_app(settings: Settings) -> faust.App:
     # from these types, not from a schema)
     states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
-    processor = Processor(settings.policy(), settings.kafka.max_event_bytes)
+    # one feed board per input partition (pipeline outages), under the key b"feeds/<partition>"
+    boards = app.Table(FEEDS_TABLE, partitions=t.partitions, use_partitioner=False,
+                       key_type=bytes, value_type=bytes)
+    processor = Processor(settings.policy(), settings.kafka.max_event_bytes, t.partitions)
     unsent: set[Any] = set()  # state writes not yet acknowledged by the broker (FutureMessage)
     _flush_state_before_commit(app, unsent)
     timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer)
@@ -148,7 +152,28 @@ def create_app(settings: Settings) -> faust.App:
         index["complete"] = True
         metrics.BORROWERS.set(len(timers))
 
+    def board_key(partition: int) -> bytes:
+        return f"feeds/{partition}".encode()
+
+    def load_board(partition: int) -> None:
+        """The partition's feed board as last saved (the table has recovered by the time a message is read)."""
+        if partition not in processor.feeds:
+            raw = boards.get(board_key(partition))
+            processor.feeds[partition] = feeds_codec.decode(raw) if raw else feeds_codec.Feeds()
+
+    async def save_board(partition: int) -> None:
+        """Write a changed board to its table and changelog partition (at each tick, not per event)."""
+        if partition in processor.feeds_changed:
+            processor.feeds_changed.discard(partition)
+            value = feeds_codec.encode(processor.feeds[partition])
+            boards.data[board_key(partition)] = value
+            sent = await boards.changelog_topic.send(key=board_key(partition), value=value, partition=partition,
+                                                     force=True)
+            unsent.add(sent)
+            sent.add_done_callback(unsent.discard)
+
     async def on_event(message: Any) -> None:
+        load_board(message.partition)
         msg = Message(message.value or b"", message.topic, message.partition, message.offset,
                       dt.datetime.now(dt.UTC).isoformat(), message.key)
         decoded = processor.decode(msg)
@@ -183,6 +208,9 @@ def create_app(settings: Settings) -> faust.App:
             return
         if not index["complete"]:  # the table has recovered by the time the agent reads a message
             rebuild_timers()
+        load_board(message.partition)  # the days that are over are judged before the borrowers' timers fire
+        for alert in processor.close_feeds(message.partition, now):  # ops alerts, keyed by their feed:<source>
+            await send(Result(outputs=[alert]), alert.borrower_id.encode())
         limit = now - processor.policy.lateness_seconds
         due = [k for k, (p, at) in timers.items() if p == message.partition and at is not None and at <= limit]
         for key in sorted(due):
@@ -190,6 +218,7 @@ def create_app(settings: Settings) -> faust.App:
             await send(result, key)
             if result.state is not None:
                 await put_state(key, result.state, message.partition)
+        await save_board(message.partition)
         metrics.TICKS.inc()
 
     def check_contiguous(message: Any) -> None:
@@ -265,6 +294,9 @@ def create_app(settings: Settings) -> faust.App:
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         index["complete"] = False  # rebuilt at the next tick, once the table has recovered
+        processor.feeds.clear()  # reloaded from their table as their partitions are read again
+        processor.feeds_changed.clear()
+        metrics.forget_partitions()
         for tp in assigned:  # after a (re)assignment reading starts again from the committed offset
             processed.pop((tp.topic, tp.partition), None)
 

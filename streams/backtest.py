@@ -31,7 +31,6 @@ import multiprocessing as mp
 import shutil
 import sys
 import time
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ import msgspec
 import numpy as np
 
 from alerts.records import Alert, CollectionTask, LimitChange, Reason
+from streams.processor import kafka_partition
 from streams.replay import BORROWERS, DEAD_LETTERS, FILES, ReplaySummary
 
 DAY = 86_400
@@ -200,16 +200,17 @@ def monthly_cutoffs(first: dt.datetime, until: dt.datetime, tz: Any) -> list[dt.
         out.append(cut)
 
 
-def partition_of(borrower_id: str, parts: int) -> int:
-    """The partition of a borrower: a stable hash (crc32) of its id, like a Kafka key.
+def partition_of(borrower_id: str, parts: int, partitions: int = 8) -> int:
+    """Which of ``parts`` worker processes replays a borrower: whole Kafka partitions (of ``partitions``)
+    go to one process, so each partition's feed board sees all its borrowers, as in the live worker.
 
-    >>> partition_of("B00001", 2) == partition_of("B00001", 2)
-    True
+    >>> partition_of("B00001", 2) == partition_of("B00001", 2), partition_of("B1", 3), partition_of("B1", 1)
+    (True, 1, 0)
     """
-    return zlib.crc32(borrower_id.encode()) % parts if parts > 1 else 0
+    return kafka_partition(borrower_id.encode(), partitions) % parts if parts > 1 else 0
 
 
-def _partition_lines(path: Path, part: int, parts: int,
+def _partition_lines(path: Path, part: int, parts: int, partitions: int,
                      progress: Callable[[int], Any] | None = None) -> Iterator[tuple[int, bytes]]:
     """(line number, raw) of the lines of one partition; unreadable lines go to partition 0."""
     done = 0
@@ -218,7 +219,8 @@ def _partition_lines(path: Path, part: int, parts: int,
             raw = line.rstrip(b"\r\n")
             if parts > 1:
                 head = _read_head(raw)
-                mine = partition_of(head.borrower_id, parts) if head is not None and head.borrower_id else 0
+                mine = partition_of(head.borrower_id, parts, partitions) \
+                    if head is not None and head.borrower_id else 0
                 if mine != part:
                     continue
             done += len(line)
@@ -261,9 +263,10 @@ def _replay_part(args: tuple[Any, ...], progress: Callable[[int], Any] | None = 
 
     sink = JsonlSink(Path(out_dir))
     try:
-        summary = replay(_partition_lines(Path(events), part, parts, progress), Processor(
-            settings.policy(), settings.kafka.max_event_bytes), sink, source=Path(events).name, until=until,
-            received_at=received_at, cutoffs=cutoffs, on_snapshot=keep)
+        lines = _partition_lines(Path(events), part, parts, settings.topics.partitions, progress)
+        processor = Processor(settings.policy(), settings.kafka.max_event_bytes, settings.topics.partitions)
+        summary = replay(lines, processor, sink, source=Path(events).name, until=until,
+                         received_at=received_at, cutoffs=cutoffs, on_snapshot=keep)
     finally:
         sink.close()
     return summary, snapshots

@@ -165,7 +165,7 @@ def run_replay(s: Settings, events: Path, out_dir: Path, until: dt.datetime | No
     bar = tqdm(total=events.stat().st_size, unit="B", unit_scale=True, desc="replay", disable=not progress,
                file=sys.stderr)
     try:
-        return run(read_lines(events), Processor(s.policy(), s.kafka.max_event_bytes), sink,
+        return run(read_lines(events), Processor(s.policy(), s.kafka.max_event_bytes, s.topics.partitions), sink,
                    source=events.name, until=until, received_at=dt.datetime.now(dt.UTC).isoformat(),
                    store=store, on_line=bar.update)
     finally:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from detectors.outage import ongoing
 from streams.decode import reason_class
 from streams.events import SCHEMAS
 
@@ -25,6 +26,10 @@ TICKS = Counter("loanwatch_ticks_total", "Clock ticks applied to a partition's b
 RETRIES = Counter("loanwatch_retries_total", "Transient failures retried, by operation", ["operation"])
 CONSUMER_LAG = Gauge("loanwatch_consumer_lag", "Messages not yet processed, by topic", ["topic"])
 HEALTHY = Gauge("loanwatch_healthy", "1 while the worker's committed offsets advance or it has no lag")
+FEED_OUTAGE = Gauge("loanwatch_feed_outage_partitions",
+                    "Input partitions of this worker where a revenue source is in a pipeline outage, by source",
+                    ["source"])
+FEED_SOURCES = ("pos", "ecommerce", "invoice", "tax", "bank")  # label values; any other source is "other"
 
 _KNOWN = set(SCHEMAS)
 _STATUSES = {"open", "updated", "resolved", "escalated", "cancelled", "done", "applied", "needs_review"}
@@ -49,3 +54,22 @@ def observe_outputs(outputs: Iterable[object], dead_letters: Iterable[object]) -
                        status=status if status in _STATUSES else "other").inc()
     for letter in dead_letters:
         DEAD_LETTERS.labels(reason=reason_class(getattr(letter, "error", ""))).inc()
+
+
+_outages: dict[int, set[str]] = {}  # partition -> sources in an outage there
+
+
+def observe_feeds(partition: int, feeds: object) -> None:
+    """Which sources are in an outage on a partition's feed board (a ``streams.core.feeds.Feeds``)."""
+    board = feeds.board  # type: ignore[attr-defined]
+    now = {s if s in FEED_SOURCES else "other" for s in board.sources if ongoing(board, s)}
+    before = _outages.get(partition, set())
+    _outages[partition] = now
+    for label in now | before:
+        FEED_OUTAGE.labels(source=label).set(sum(label in x for x in _outages.values()))
+
+
+def forget_partitions() -> None:
+    """After a rebalance: the boards are reloaded as their partitions are read again."""
+    _outages.clear()
+    FEED_OUTAGE.clear()

@@ -8,17 +8,20 @@ both call it, so the same input gives the same records in both.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 
 import msgspec
+from aiokafka.partitioner import murmur2
 
 from alerts.records import Output
 from streams import metrics
-from streams.core import Policy, Rejection, advance, new_state, snapshot, step
+from streams.core import Policy, Rejection, advance, feeds, new_state, snapshot, step
 from streams.core import state as state_codec
+from streams.core.feeds import Feeds
 from streams.decode import DeadLetter, dead_letter, decode
-from streams.events import Event
+from streams.events import Event, Revenue
 
 
 @dataclass(slots=True)
@@ -41,11 +44,20 @@ class Message:
 
 
 class Processor:
-    """Decode, step, encode: the behaviour of loanwatch for one message."""
+    """Decode, step, encode: the behaviour of loanwatch for one message.
 
-    def __init__(self, policy: Policy, max_event_bytes: int = 1_048_576) -> None:
+    It also keeps the feed board of each input partition (``feeds``, see
+    :mod:`streams.core.feeds`): a message without a partition (a replay) is
+    placed where Kafka's default partitioner would put its key among
+    ``partitions``, so a replay judges pipeline outages as the worker does.
+    """
+
+    def __init__(self, policy: Policy, max_event_bytes: int = 1_048_576, partitions: int = 8) -> None:
         self.policy = policy
         self.max_event_bytes = max_event_bytes
+        self.partitions = partitions
+        self.feeds: dict[int, Feeds] = {}
+        self.feeds_changed: set[int] = set()  # partitions whose board changed since the shell last saved it
 
     def decode(self, msg: Message) -> Event | DeadLetter:
         decoded = decode(msg.raw, source=msg.source, partition=msg.partition, offset=msg.offset,
@@ -63,11 +75,17 @@ class Processor:
         """Apply a decoded event to the borrower's state."""
         started = time.perf_counter()
         state = state_codec.decode(state_raw) if state_raw else new_state(event.borrower_id)
-        if msg.partition >= 0:
-            state.partition = msg.partition
-        before = state.events_applied
-        produced = step(state, event, self.policy)
+        state.partition = msg.partition if msg.partition >= 0 else \
+            kafka_partition(event.borrower_id.encode(), self.partitions)
         result = Result()
+        board = self.feeds.setdefault(state.partition, Feeds())
+        # time passes for the partition's feed board with the events, never past the moment they arrived
+        t = int(event.occurred_at.timestamp())
+        result.outputs.extend(self.close_feeds(state.partition, min(t, _epoch(msg.received_at, t))))
+        before = state.events_applied
+        produced = step(state, event, self.policy, board.board)
+        if state.counted_day and isinstance(event, Revenue):
+            self.feeds_changed.add(state.partition)
         for item in produced:
             if isinstance(item, Rejection):
                 result.dead_letters.append(self._rejected(item, msg if item.event_id == event.event_id else None))
@@ -84,11 +102,26 @@ class Processor:
         metrics.observe_outputs(result.outputs, result.dead_letters)
         return result
 
+    def close_feeds(self, partition: int, now: int, *, final: bool = False) -> list[Output]:
+        """Time reached ``now`` on a partition: the days it ends are judged on its feed board (ops alerts)."""
+        board = self.feeds.setdefault(partition, Feeds())
+        frozen = board.board.frozen
+        out: list[Output] = list(feeds.close(board, now, self.policy, final=final))
+        if board.board.frozen != frozen:
+            self.feeds_changed.add(partition)
+            metrics.observe_feeds(partition, board)
+        return out
+
     def tick(self, state_raw: bytes, now: int, *, final: bool = False) -> Result:
-        """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``)."""
+        """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``).
+
+        Close the partition's feed board first (:meth:`close_feeds`): the silence
+        of a borrower is judged with the outage days that are over by then.
+        """
         state = state_codec.decode(state_raw)
         result = Result(state=None)
-        for item in advance(state, now, self.policy, final=final):
+        board = self.feeds.get(state.partition)
+        for item in advance(state, now, self.policy, final=final, feeds=board.board if board else None):
             if isinstance(item, Rejection):
                 result.dead_letters.append(self._rejected(item, None))
             else:
@@ -110,7 +143,9 @@ class Processor:
                            offset=-1, error=error, received_at=item.event.occurred_at.isoformat())
 
     def snapshot(self, state_raw: bytes) -> dict[str, object]:
-        return snapshot(state_codec.decode(state_raw), self.policy)
+        state = state_codec.decode(state_raw)
+        board = self.feeds.get(state.partition)
+        return snapshot(state, self.policy, board.board if board else None)
 
     def _dead(self, msg: Message, error: str) -> DeadLetter:
         return dead_letter(msg.raw, source=msg.source, partition=msg.partition, offset=msg.offset,
@@ -121,6 +156,26 @@ class Processor:
         letter = self._dead(msg, error)
         metrics.observe_outputs([], [letter])
         return letter
+
+
+def kafka_partition(key: bytes, partitions: int) -> int:
+    """The partition a keyed message goes to under Kafka's default partitioner (murmur2), as the
+    Java clients, kafka-python (``loanwatch produce``) and aiokafka place it.
+
+    >>> kafka_partition(b"B1", 8), kafka_partition(b"B1", 1)
+    (4, 0)
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _epoch(iso: str, default: int) -> int:
+    """An ISO 8601 moment as epoch seconds (``default`` when empty or unreadable)."""
+    if not iso:
+        return default
+    try:
+        return int(dt.datetime.fromisoformat(iso).timestamp())
+    except ValueError:
+        return default
 
 
 def _schema(event: Event) -> str:

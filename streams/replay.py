@@ -122,6 +122,8 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
     now = int(until.timestamp()) if until is not None else latest
     while pending and pending[0] <= now:
         take_snapshots(pending.pop(0))
+    for partition in sorted(processor.feeds):  # the days that are over, before the borrowers' last timers
+        batch.extend(processor.close_feeds(partition, now, final=True))
     for borrower_id in sorted(states):
         result = processor.tick(states[borrower_id], now, final=True)
         states[borrower_id] = result.state or states[borrower_id]

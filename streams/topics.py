@@ -15,6 +15,7 @@ from kafka.errors import TopicAlreadyExistsError
 from streams.settings import Settings
 
 STATE_TABLE = "borrowers"
+FEEDS_TABLE = "feeds"  # one feed board per input partition (streams.core.feeds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +32,9 @@ class TopicSpec:
         return configs
 
 
-def changelog_topic(settings: Settings) -> str:
-    """The faust changelog topic of the per-borrower state table."""
-    return f"{settings.kafka.app_id}-{STATE_TABLE}-changelog"
+def changelog_topic(settings: Settings, table: str = STATE_TABLE) -> str:
+    """The faust changelog topic of a table (by default the per-borrower state table)."""
+    return f"{settings.kafka.app_id}-{table}-changelog"
 
 
 def specs(settings: Settings) -> list[TopicSpec]:
@@ -48,7 +49,8 @@ def specs(settings: Settings) -> list[TopicSpec]:
     # dead-lettered with its reason instead of being refused at the producer
     big = 2 * settings.kafka.max_event_bytes
     inputs = [TopicSpec(name, t.partitions, max_message_bytes=big) for name in t.inputs()]
-    state = [TopicSpec(changelog_topic(settings), t.partitions, compact=True)]
+    state = [TopicSpec(changelog_topic(settings, table), t.partitions, compact=True)
+             for table in (STATE_TABLE, FEEDS_TABLE)]
     outputs = [TopicSpec(name, t.output_partitions) for name in t.outputs() if name != t.dead_letters]
     letters = [TopicSpec(t.dead_letters, t.output_partitions, max_message_bytes=dead_letter_bytes(settings))]
     return inputs + state + outputs + letters

@@ -173,10 +173,11 @@ def test_loan_and_feed_rules_fire_only_in_their_own_scope():
     assert severities({"late_cycles": 3, "rolled_forward": 1}) == {"repayment_behaviour": "warning"}
     [f] = evaluate(RULES, {"dpd": 45}, {}, loan_id="L1")
     assert f.loan_id == "L1" and f.fingerprint == ("delinquency", "L1")
-    feed = {"feed_silent_share": 0.8, "feed_silent_borrowers": 500}
+    feed = {"feed_silent_share": 0.8, "feed_silent_borrowers": 400, "feed_usual_reporters": 500}
     assert severities(feed) == {}
     assert severities(feed, scope="feed") == {"ops_feed_outage": "critical"}
-    assert severities({"feed_silent_share": 0.8, "feed_silent_borrowers": 20}, scope="feed") == {}
+    assert severities({"feed_silent_share": 0.8, "feed_silent_borrowers": 8, "feed_usual_reporters": 10},
+                      scope="feed") == {}
 
 
 def test_delinquency_bands_change_the_reason_code_and_hold_until_the_loan_is_current():

@@ -44,10 +44,6 @@ DAY = dt.timedelta(days=1)
 
 # (story, expectation label) -> what the current detectors or rules get wrong
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("daily_seller_silent_10_days", "revenue_decline never"):
-        "a silent feed is read as zero sales: when the dormancy timer fires, the revenue days of the silence "
-        "close as days without a sale and a CRITICAL revenue_decline (drop + collapse) opens with the dormancy "
-        "warning, though nothing is known about sales",
     ("national_day_closure", "dormancy never"):
         "a workshop closed for the 7-day National Day holiday gets a dormancy warning on 10-08 "
         "(no holiday calendar in dormancy)",

@@ -29,10 +29,11 @@ class Reading:
     cash: cashflow.CashflowSignals | None = None
 
 
-def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
+def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int = 0) -> Reading:
     """Signals of the borrower as of local day ``today`` / epoch second ``now`` (nothing is changed).
 
     A detector that has not warmed up gives NaN signals: its rules stay quiet.
+    ``excused``: days of the revenue feed's silence that were a pipeline outage of its source.
     """
     signals: dict[str, float] = {}
     baselines: dict[str, float] = {}
@@ -47,7 +48,7 @@ def read(state: BorrowerState, today: int, now: int, dpd: int) -> Reading:
             signals["revenue_volatility_ratio"] = 0.0 if rev.dropped or rev.collapsed else rev.volatility_ratio
             baselines["revenue_expected_daily"] = rev.baseline
     if state.feed is not None and state.feed.last_day:
-        silence = dormancy.silent_since(state.feed, today)
+        silence = dormancy.silent_since(state.feed, today, excused=excused)
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
         baselines["dormancy_threshold_days"] = silence.threshold
     if state.cash is not None and state.cash.first:

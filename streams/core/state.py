@@ -90,6 +90,8 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     own_amounts: list[int] = []  # cents of our latest disbursements and repayments (a ring): our money on the account
     lender_flows: list[int] = []  # flat ring [cents, lender key, ...] of the latest lender flows on the account
     held: list[Held] = []  # events not applied yet, in event-time order (see step.step: the reorder buffer)
+    source: str = ""  # the source of its latest revenue report (pipeline outages are per source)
+    counted_day: int = 0  # the latest local day its revenue reports were counted on the partition's feed board
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -31,8 +31,9 @@ from alerts.collection import CollectionPolicy, Stage
 from alerts.limits import LimitPolicy
 from alerts.records import Alert, CollectionTask, LimitChange, record_id
 from alerts.rules import RuleSet, evaluate, load_rules
-from detectors import cashflow, dormancy, repayment, revenue
+from detectors import cashflow, dormancy, outage, repayment, revenue
 from detectors.limit import LimitModel, LimitState, note_settled
+from detectors.outage import FeedBoard
 from streams import events as ev
 from streams.core import credit, signals
 from streams.core.state import BorrowerState, Held, Installment, Loan, OpenTask
@@ -145,7 +146,7 @@ def new_state(borrower_id: str) -> BorrowerState:
     return BorrowerState(borrower_id=borrower_id)
 
 
-def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
+def step(state: BorrowerState, event: ev.Event, policy: Policy, feeds: FeedBoard | None = None) -> list[Output]:
     """Take one event into the borrower's state (in place) and return the outputs now due.
 
     Events are applied in event-time order, not in arrival order: an event is
@@ -156,6 +157,11 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     lateness. An event later than that is applied at once, as of the time
     already reached. A re-delivered event (same ``event_id``) changes nothing
     and returns nothing.
+
+    ``feeds``: the partition's board of reporting borrowers per source
+    (:mod:`detectors.outage`). A revenue report is counted on it when it
+    arrives, and the outage days it has judged do not count as the borrower's
+    silence. ``None`` (a single borrower on its own): no outages are known.
     """
     h = event_hash(event.event_id)
     if h in state.recent_ids or any(x.h == h for x in state.held):
@@ -166,15 +172,20 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy) -> list[Output]:
     if len(state.recent_ids) > policy.recent_ids:
         del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
     state.events_applied += 1  # taken in: applied now or held
+    if feeds is not None and isinstance(event, ev.Revenue):
+        day = local_day(t, policy)
+        if day > state.counted_day:  # the borrower's first report of the day, counted as it arrives
+            state.counted_day = day
+            outage.note(feeds, event.source, day)
     outputs: list[Output] = []
     if t <= state.advanced_to:  # later than the allowed lateness: time has moved on without it
-        outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy))
+        outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy, feeds))
     else:
         at, key = len(state.held), _order(t, h, event)
         while at and _order(state.held[at - 1].t, state.held[at - 1].h, state.held[at - 1].event) > key:
             at -= 1
         state.held.insert(at, Held(t, h, event))
-    outputs.extend(advance(state, state.clock, policy))
+    outputs.extend(advance(state, state.clock, policy, feeds=feeds))
     return outputs
 
 
@@ -183,7 +194,8 @@ def _order(t: int, h: int, event: ev.Event) -> tuple[int, int, int]:
     return t, isinstance(event, _NO_LEDGER), h
 
 
-def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False) -> list[Output]:
+def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False,
+            feeds: FeedBoard | None = None) -> list[Output]:
     """Move the borrower's time to ``now`` (epoch seconds) less the allowed lateness.
 
     The held events and the timers due by then are applied in time order, a
@@ -199,13 +211,16 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
         if held is not None and (timer is None or held.t < timer):
             del state.held[0]
             state.advanced_to = max(state.advanced_to, held.t)
-            outputs.extend(_apply_event(state, held.event, held.t, held.h, held.t, policy))
+            outputs.extend(_apply_event(state, held.event, held.t, held.h, held.t, policy, feeds))
         elif timer is not None:
             moment = state.advanced_to = timer
-            if state.revenue is not None:  # a day is over: close the revenue days before yesterday's
-                revenue.advance(state.revenue, local_day(moment, policy) - 1, state.sector or None)
-            outputs.extend(_reconcile(state, moment, moment, policy, timer=True))
-            state.next_at = next_timer(state, policy) or 0
+            if state.revenue is not None and state.feed is not None:
+                # a day is over: close the revenue days before yesterday's, but not past the feed's last
+                # report: days after it are unknown (a silent feed is dormancy's), not days without a sale
+                last = min(local_day(moment, policy) - 1, state.feed.last_day + 1)
+                revenue.advance(state.revenue, last, state.sector or None)
+            outputs.extend(_reconcile(state, moment, moment, policy, feeds, timer=True))
+            state.next_at = next_timer(state, policy, feeds) or 0
         else:
             break
     state.advanced_to = max(state.advanced_to, limit)
@@ -213,36 +228,37 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
 
 
 def _apply_event(state: BorrowerState, event: ev.Event, t: int, h: int, as_of: int,
-                 policy: Policy) -> list[Output]:
+                 policy: Policy, feeds: FeedBoard | None) -> list[Output]:
     """Apply one event to the ledgers and detectors and reconcile what it changes, as of ``as_of``."""
     outputs: list[Output] = []
-    rejection = _apply(state, event, t, h, policy)
+    rejection = _apply(state, event, t, h, policy, feeds)
     if rejection is not None:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection, event=event))
     elif isinstance(event, _NO_LEDGER):
         if _signals_may_change(state, event, policy):
-            changed = _reconcile_alerts(state, as_of, t, policy)
+            changed = _reconcile_alerts(state, as_of, t, policy, feeds)
             if changed:  # an alert opened, changed or resolved: the credit line may have to follow
                 outputs.extend(changed)
-                outputs.extend(_review_limit(state, as_of, t, policy))
+                outputs.extend(_review_limit(state, as_of, t, policy, feeds))
     else:
         if isinstance(event, ev.CollectionOutcome):
-            outputs.extend(_outcome(state, event, t, policy))
-        outputs.extend(_reconcile(state, as_of, t, policy))
-    state.next_at = next_timer(state, policy) or 0
+            outputs.extend(_outcome(state, event, t, policy, feeds))
+        outputs.extend(_reconcile(state, as_of, t, policy, feeds))
+    state.next_at = next_timer(state, policy, feeds) or 0
     return outputs
 
 
 def next_wake(state: BorrowerState, policy: Policy) -> int | None:
     """When the borrower next needs time to pass: its next timer or its earliest held event.
 
-    The shell ticks the borrower once its clock is ``lateness_seconds`` past this.
+    The shell ticks the borrower once its clock is ``lateness_seconds`` past this. The timer is the
+    one :func:`step` and :func:`advance` keep in ``next_at`` (they know the partition's outages).
     """
-    moments = [m for m in (next_timer(state, policy), state.held[0].t if state.held else None) if m]
+    moments = [m for m in (state.next_at, state.held[0].t if state.held else None) if m]
     return min(moments, default=None)
 
 
-def next_timer(state: BorrowerState, policy: Policy) -> int | None:
+def next_timer(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = None) -> int | None:
     """The earliest moment after ``advanced_to`` at which something may change."""
     today = local_day(state.advanced_to, policy) if state.advanced_to else None
     best: int | None = None
@@ -271,7 +287,7 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
         best = deadline
     if state.feed is not None and state.feed.last_day and today is not None \
             and "dormant_days" in policy.signals_used:
-        silent = _silence_day(state, today)  # the feed's silence reaching a warning or critical level
+        silent = _silence_day(state, today, _excused(state, today, feeds))  # the feed's silence reaching a warning or critical level
         if silent is not None:
             moment = day_start(silent, policy)
             if best is None or moment < best:
@@ -279,15 +295,33 @@ def next_timer(state: BorrowerState, policy: Policy) -> int | None:
     return best
 
 
-def _silence_day(state: BorrowerState, today: int) -> int | None:
+def _excused(state: BorrowerState, today: int, feeds: FeedBoard | None) -> int:
+    """Days of the revenue feed's silence so far that were outage days of its source (not the borrower's)."""
+    if feeds is None or state.feed is None or not state.feed.last_day or not state.source:
+        return 0
+    return outage.excused(feeds, state.source, state.feed.last_day + 1, today - 1)
+
+
+def _outage_in_gap(state: BorrowerState, day: int, feeds: FeedBoard | None) -> tuple[int, int] | None:
+    """The outage days of the borrower's source between its last revenue report and ``day`` (None: none)."""
+    if feeds is None or state.feed is None or not state.feed.last_day or not state.source:
+        return None
+    return outage.outage_within(feeds, state.source, state.feed.last_day + 1, day - 1)
+
+
+def _read(state: BorrowerState, today: int, now: int, dpd: int, feeds: FeedBoard | None) -> signals.Reading:
+    return signals.read(state, today, now, dpd, excused=_excused(state, today, feeds))
+
+
+def _silence_day(state: BorrowerState, today: int, excused: int) -> int | None:
     """The next day on which the revenue feed's silence crosses a level of the dormancy rules.
 
     Silent once more than the borrower's own threshold of days pass without an
     event (detectors.dormancy); the default rules raise it to critical at twice
-    that, and at least 30 days.
+    that, and at least 30 days. ``excused``: outage days of its source so far, not its silence.
     """
     assert state.feed is not None
-    threshold = dormancy.silent_since(state.feed, today).threshold
+    threshold = dormancy.silent_since(state.feed, today, excused=excused).threshold
     last = state.feed.last_day
     for day in (last + math.floor(threshold) + 1, last + max(math.ceil(2 * threshold), 30)):
         if day > today:
@@ -350,7 +384,8 @@ def _note_own_amount(state: BorrowerState, amount: Decimal) -> None:
             cashflow.note_own_key(state.cash, flows[i + 1])
 
 
-def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy) -> str | None:
+def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy,
+           feeds: FeedBoard | None) -> str | None:
     """Change the ledgers for one event; a string return is why it cannot apply."""
     if isinstance(event, ev.LoanOpened):
         if state.loan(event.loan_id) is not None:
@@ -371,8 +406,12 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if state.revenue is None:
             state.revenue, state.feed = revenue.RevenueState(), dormancy.DormancyState()
         state.closed_day = state.revenue.open_day
+        gap = _outage_in_gap(state, day, feeds)
+        if gap is not None:  # the source's pipeline was down: those days are unknown, not days without a sale
+            revenue.skip(state.revenue, gap[0], gap[1], state.sector or None)
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
         dormancy.note_event(state.feed, day)  # type: ignore[arg-type]
+        state.source = event.source
         return None
     if isinstance(event, ev.Cashflow):
         if state.cash is None:
@@ -464,19 +503,20 @@ def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> list[In
 # --------------------------------------------------------------------------- reconcile
 
 
-def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, *, timer: bool = False) -> list[Output]:
+def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, feeds: FeedBoard | None, *,
+               timer: bool = False) -> list[Output]:
     """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
     state.max_dpd = max(state.max_dpd, worst)
     _note_lateness(state, today, worst, policy)
-    reading = signals.read(state, today, as_of, worst)
+    reading = _read(state, today, as_of, worst, feeds)
     outputs: list[Output] = []
     for loan in state.loans:
         loan.max_dpd = max(loan.max_dpd, _loan_dpd(loan, today, policy))
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
-    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
+    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, feeds, reading))
     outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
 
@@ -500,21 +540,22 @@ def _note_lateness(state: BorrowerState, today: int, worst: int, policy: Policy)
         repayment.dpd_changed(state.repay, worst, policy.repayment_policy)
 
 
-def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy) -> list[Output]:
+def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
+                  feeds: FeedBoard | None) -> list[Output]:
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
-    reading = signals.read(state, today, as_of, worst)
+    reading = _read(state, today, as_of, worst, feeds)
     return list(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy))
 
 
-def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
+def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy, feeds: FeedBoard | None,
                       reading: signals.Reading | None = None) -> list[Output]:
     """Evaluate the alert rules on what the detectors and the ledgers say, and run the lifecycle."""
     today = local_day(as_of, policy) if as_of else 0
     dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
     worst = max(dpds.values(), default=0)
     if reading is None:
-        reading = signals.read(state, today, as_of, worst)
+        reading = _read(state, today, as_of, worst, feeds)
     rules = policy.ruleset
     findings = evaluate(rules, reading.signals, reading.baselines, open_types=lifecycle.open_types(state.alerts))
     for loan in state.loans:
@@ -614,7 +655,8 @@ def _opening_reason(stage: Stage) -> str:
     return f"due in {-stage.min_dpd} days" if stage.is_reminder else "overdue"
 
 
-def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: Policy) -> list[Output]:
+def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: Policy,
+             feeds: FeedBoard | None) -> list[Output]:
     """The task record a collector's report changes (none when it changes nothing).
 
     An outcome for a task no longer open (paid, superseded) changes nothing.
@@ -628,7 +670,7 @@ def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: 
     why = apply_outcome(task, inst, event, today, policy)
     if why is None:
         return []
-    score = signals.read(state, today, t, today - inst.due).risk_score
+    score = _read(state, today, t, today - inst.due, feeds).risk_score
     return [_task(state, loan, task, "open", why, t, score, today - inst.due, policy)]
 
 
@@ -698,13 +740,13 @@ def _prune_settled(loan: Loan) -> None:
 # --------------------------------------------------------------------------- snapshot
 
 
-def snapshot(state: BorrowerState, policy: Policy) -> dict[str, object]:
+def snapshot(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = None) -> dict[str, object]:
     """The borrower's standing as of the time it has been advanced to."""
     today = local_day(state.advanced_to, policy) if state.advanced_to else 0
     dpd = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
     return {
         "borrower_id": state.borrower_id,
-        "risk_score": round(signals.read(state, today, state.advanced_to, dpd).risk_score, 4),
+        "risk_score": round(_read(state, today, state.advanced_to, dpd, feeds).risk_score, 4),
         "risk_class": risk_class(dpd, lifecycle.has_open(state.alerts, "critical"), policy.classes),
         "dpd": dpd,
         "max_dpd": max(state.max_dpd, dpd),
