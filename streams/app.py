@@ -27,9 +27,9 @@ import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
-from streams.core import feeds as feeds_codec
 from streams.core import next_wake
 from streams.core import state as state_codec
+from streams.core.shared import Partition
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor, Result
 from streams.replay import encode_record
@@ -117,7 +117,8 @@ def create_app(settings: Settings) -> faust.App:
     # from these types, not from a schema)
     states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
-    # one feed board per input partition (pipeline outages), under the key b"feeds/<partition>"
+    # what each input partition shares (streams.core.shared): its feed board under b"feeds/<partition>",
+    # its models under b"models/<partition>"
     boards = app.Table(FEEDS_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
     processor = Processor(settings.policy(), settings.kafka.max_event_bytes, t.partitions)
@@ -152,23 +153,28 @@ def create_app(settings: Settings) -> faust.App:
         index["complete"] = True
         metrics.BORROWERS.set(len(timers))
 
-    def board_key(partition: int) -> bytes:
-        return f"feeds/{partition}".encode()
-
     def load_board(partition: int) -> None:
-        """The partition's feed board as last saved (the table has recovered by the time a message is read)."""
-        if partition not in processor.feeds:
-            raw = boards.get(board_key(partition))
-            processor.feeds[partition] = feeds_codec.decode(raw) if raw else feeds_codec.Feeds()
+        """The partition's board and models as last saved (the table has recovered when a message is read)."""
+        if partition not in processor.parts:
+            checkpoint = (boards.get(f"feeds/{partition}".encode()), boards.get(f"models/{partition}".encode()))
+            processor.parts[partition] = Partition.decode(checkpoint, processor.new_pd())
 
     async def save_board(partition: int) -> None:
-        """Write a changed board to its table and changelog partition (at each tick, not per event)."""
-        if partition in processor.feeds_changed:
-            processor.feeds_changed.discard(partition)
-            value = feeds_codec.encode(processor.feeds[partition])
-            boards.data[board_key(partition)] = value
-            sent = await boards.changelog_topic.send(key=board_key(partition), value=value, partition=partition,
-                                                     force=True)
+        """Write what changed of the partition's share to its table and changelog partition.
+
+        The board at each tick that changed it, the models when they have learnt (once a day).
+        """
+        part = processor.parts.get(partition)
+        if part is None:
+            return
+        for name, changed, encode in (("feeds", processor.feeds_changed, part.encode_feeds),
+                                      ("models", processor.models_changed, part.encode_models)):
+            if partition not in changed:
+                continue
+            changed.discard(partition)
+            key, value = f"{name}/{partition}".encode(), encode()
+            boards.data[key] = value
+            sent = await boards.changelog_topic.send(key=key, value=value, partition=partition, force=True)
             unsent.add(sent)
             sent.add_done_callback(unsent.discard)
 
@@ -185,6 +191,10 @@ def create_app(settings: Settings) -> faust.App:
         await send(result, key)
         if result.state is not None:
             await put_state(key, result.state, message.partition)
+        if processor.froze is not None:  # the event ended a day of the partition: due borrowers tick, as in replay
+            await tick_due(message.partition, processor.froze[1])
+            processor.learn(message.partition, processor.froze[1])
+            await save_board(message.partition)
 
     async def put_state(key: bytes, value: bytes, partition: int) -> None:
         """Write the borrower's state to the table and send it to the changelog (the send is tracked).
@@ -211,15 +221,22 @@ def create_app(settings: Settings) -> faust.App:
         load_board(message.partition)  # the days that are over are judged before the borrowers' timers fire
         for alert in processor.close_feeds(message.partition, now):  # ops alerts, keyed by their feed:<source>
             await send(Result(outputs=[alert]), alert.borrower_id.encode())
+        await tick_due(message.partition, now)
+        processor.learn(message.partition, now)
+        await save_board(message.partition)
+        metrics.TICKS.inc()
+
+    async def tick_due(partition: int, now: int) -> None:
+        """Advance the partition's borrowers whose next timer (or held event) is due by ``now``."""
+        if not index["complete"]:  # the table has recovered by the time the agent reads a message
+            rebuild_timers()
         limit = now - processor.policy.lateness_seconds
-        due = [k for k, (p, at) in timers.items() if p == message.partition and at is not None and at <= limit]
+        due = [k for k, (p, at) in timers.items() if p == partition and at is not None and at <= limit]
         for key in sorted(due):
             result = processor.tick(states[key], now)
             await send(result, key)
             if result.state is not None:
-                await put_state(key, result.state, message.partition)
-        await save_board(message.partition)
-        metrics.TICKS.inc()
+                await put_state(key, result.state, partition)
 
     def check_contiguous(message: Any) -> None:
         """Stop the worker when faust hands over a message past one it never delivered.
@@ -294,8 +311,9 @@ def create_app(settings: Settings) -> faust.App:
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         index["complete"] = False  # rebuilt at the next tick, once the table has recovered
-        processor.feeds.clear()  # reloaded from their table as their partitions are read again
+        processor.parts.clear()  # reloaded from their table as their partitions are read again
         processor.feeds_changed.clear()
+        processor.models_changed.clear()
         metrics.forget_partitions()
         for tp in assigned:  # after a (re)assignment reading starts again from the committed offset
             processed.pop((tp.topic, tp.partition), None)

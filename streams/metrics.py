@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from detectors.outage import ongoing
+from detectors.outage import FeedBoard, ongoing
 from streams.decode import reason_class
 from streams.events import SCHEMAS
 
@@ -29,6 +29,10 @@ HEALTHY = Gauge("loanwatch_healthy", "1 while the worker's committed offsets adv
 FEED_OUTAGE = Gauge("loanwatch_feed_outage_partitions",
                     "Input partitions of this worker where a revenue source is in a pipeline outage, by source",
                     ["source"])
+MODEL_LABELS = Gauge("loanwatch_model_labels", "Labels the partitions' default models have learnt, by label",
+                     ["label"])
+MODEL_LATE = Gauge("loanwatch_model_late_contributions",
+                   "Contributions to the shared models dropped because their day had been learnt already")
 FEED_SOURCES = ("pos", "ecommerce", "invoice", "tax", "bank")  # label values; any other source is "other"
 
 _KNOWN = set(SCHEMAS)
@@ -59,9 +63,8 @@ def observe_outputs(outputs: Iterable[object], dead_letters: Iterable[object]) -
 _outages: dict[int, set[str]] = {}  # partition -> sources in an outage there
 
 
-def observe_feeds(partition: int, feeds: object) -> None:
-    """Which sources are in an outage on a partition's feed board (a ``streams.core.feeds.Feeds``)."""
-    board = feeds.board  # type: ignore[attr-defined]
+def observe_feeds(partition: int, board: FeedBoard) -> None:
+    """Which sources are in an outage on a partition's feed board."""
     now = {s if s in FEED_SOURCES else "other" for s in board.sources if ongoing(board, s)}
     before = _outages.get(partition, set())
     _outages[partition] = now
@@ -69,7 +72,20 @@ def observe_feeds(partition: int, feeds: object) -> None:
         FEED_OUTAGE.labels(source=label).set(sum(label in x for x in _outages.values()))
 
 
+_models: dict[int, tuple[int, int, int]] = {}  # partition -> (positives, negatives, late)
+
+
+def observe_models(partition: int, part: object) -> None:
+    """What a partition's shared models have learnt (a ``streams.core.shared.Partition``)."""
+    pd = part.pd  # type: ignore[attr-defined]
+    _models[partition] = (pd.positives, pd.labels - pd.positives, part.late)  # type: ignore[attr-defined]
+    MODEL_LABELS.labels(label="default").set(sum(x[0] for x in _models.values()))
+    MODEL_LABELS.labels(label="survived").set(sum(x[1] for x in _models.values()))
+    MODEL_LATE.set(sum(x[2] for x in _models.values()))
+
+
 def forget_partitions() -> None:
     """After a rebalance: the boards are reloaded as their partitions are read again."""
     _outages.clear()
     FEED_OUTAGE.clear()
+    _models.clear()

@@ -16,10 +16,11 @@ import msgspec
 from aiokafka.partitioner import murmur2
 
 from alerts.records import Output
+from detectors.default_model import DefaultModel
 from streams import metrics
-from streams.core import Policy, Rejection, advance, feeds, new_state, snapshot, step
+from streams.core import Policy, Rejection, advance, feeds, new_state, next_wake, snapshot, step
 from streams.core import state as state_codec
-from streams.core.feeds import Feeds
+from streams.core.shared import Partition
 from streams.decode import DeadLetter, dead_letter, decode
 from streams.events import Event, Revenue
 
@@ -31,6 +32,8 @@ class Result:
     state: bytes | None = None  # new serialized state (None: unchanged)
     outputs: list[Output] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    partition: int = -1  # the borrower's partition
+    wake: int | None = None  # when the borrower next needs a tick (core.next_wake)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +49,27 @@ class Message:
 class Processor:
     """Decode, step, encode: the behaviour of loanwatch for one message.
 
-    It also keeps the feed board of each input partition (``feeds``, see
-    :mod:`streams.core.feeds`): a message without a partition (a replay) is
-    placed where Kafka's default partitioner would put its key among
-    ``partitions``, so a replay judges pipeline outages as the worker does.
+    It also keeps what each input partition shares (``parts``: the feed board
+    and the shared models, :mod:`streams.core.shared`): a message without a
+    partition (a replay) is placed where Kafka's default partitioner would put
+    its key among ``partitions``, so a replay judges pipeline outages and
+    learns as the worker does.
+
+    When an event ends a day of its partition (``froze`` names the partition
+    and the moment), the shell ticks the partition's borrowers whose timers
+    are due, as the worker's clock ticks would, then calls :meth:`learn`
+    (:func:`streams.replay.replay` and the worker both do): every contribution
+    to the models of a day is in before the day is learnt, whatever the shell.
     """
 
     def __init__(self, policy: Policy, max_event_bytes: int = 1_048_576, partitions: int = 8) -> None:
         self.policy = policy
         self.max_event_bytes = max_event_bytes
         self.partitions = partitions
-        self.feeds: dict[int, Feeds] = {}
-        self.feeds_changed: set[int] = set()  # partitions whose board changed since the shell last saved it
+        self.parts: dict[int, Partition] = {}
+        self.feeds_changed: set[int] = set()  # partitions whose feed board changed since the shell saved it
+        self.models_changed: set[int] = set()  # ... whose models learnt
+        self.froze: tuple[int, int] | None = None  # (partition, now): the last handle ended a day there
 
     def decode(self, msg: Message) -> Event | DeadLetter:
         decoded = decode(msg.raw, source=msg.source, partition=msg.partition, offset=msg.offset,
@@ -78,12 +90,15 @@ class Processor:
         state.partition = msg.partition if msg.partition >= 0 else \
             kafka_partition(event.borrower_id.encode(), self.partitions)
         result = Result()
-        board = self.feeds.setdefault(state.partition, Feeds())
-        # time passes for the partition's feed board with the events, never past the moment they arrived
+        part = self.part(state.partition)
+        # time passes for the partition with the events, never past the moment they arrived
         t = int(event.occurred_at.timestamp())
-        result.outputs.extend(self.close_feeds(state.partition, min(t, _epoch(msg.received_at, t))))
+        now = min(t, _epoch(msg.received_at, t))
+        frozen = part.board.frozen
+        result.outputs.extend(self.close_feeds(state.partition, now))
+        self.froze = (state.partition, now) if part.board.frozen != frozen else None
         before = state.events_applied
-        produced = step(state, event, self.policy, board.board)
+        produced = step(state, event, self.policy, part)
         if state.counted_day and isinstance(event, Revenue):
             self.feeds_changed.add(state.partition)
         for item in produced:
@@ -91,6 +106,7 @@ class Processor:
                 result.dead_letters.append(self._rejected(item, msg if item.event_id == event.event_id else None))
             else:
                 result.outputs.append(item)
+        result.partition, result.wake = state.partition, next_wake(state, self.policy)
         duplicate = state.events_applied == before
         if not duplicate or result.outputs:
             result.state = state_codec.encode(state)
@@ -102,15 +118,35 @@ class Processor:
         metrics.observe_outputs(result.outputs, result.dead_letters)
         return result
 
+    def part(self, partition: int) -> Partition:
+        """What the partition's borrowers share (a fresh one the first time)."""
+        part = self.parts.get(partition)
+        if part is None:
+            part = self.parts[partition] = Partition(self.new_pd())
+        return part
+
+    def new_pd(self) -> DefaultModel:
+        """A fresh default model as the settings want it."""
+        return DefaultModel(min_positives=self.policy.pd_min_positives, prior_labels=self.policy.pd_prior_labels)
+
     def close_feeds(self, partition: int, now: int, *, final: bool = False) -> list[Output]:
-        """Time reached ``now`` on a partition: the days it ends are judged on its feed board (ops alerts)."""
-        board = self.feeds.setdefault(partition, Feeds())
-        frozen = board.board.frozen
-        out: list[Output] = list(feeds.close(board, now, self.policy, final=final))
-        if board.board.frozen != frozen:
+        """Time reached ``now`` on a partition: the days it ends are judged (ops alerts) and learnt."""
+        part = self.part(partition)
+        frozen = part.board.frozen
+        out: list[Output] = list(feeds.close(part, now, self.policy, final=final))
+        if part.board.frozen != frozen:
             self.feeds_changed.add(partition)
-            metrics.observe_feeds(partition, board)
+            metrics.observe_feeds(partition, part.board)
         return out
+
+    def learn(self, partition: int, now: int) -> None:
+        """After a day ended and the partition's due borrowers ticked: the shared models learn."""
+        part = self.part(partition)
+        learned = part.learned_through
+        feeds.learn(part, now, self.policy)
+        if part.learned_through != learned:
+            self.models_changed.add(partition)
+            metrics.observe_models(partition, part)
 
     def tick(self, state_raw: bytes, now: int, *, final: bool = False) -> Result:
         """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``).
@@ -120,13 +156,13 @@ class Processor:
         """
         state = state_codec.decode(state_raw)
         result = Result(state=None)
-        board = self.feeds.get(state.partition)
-        for item in advance(state, now, self.policy, final=final, feeds=board.board if board else None):
+        for item in advance(state, now, self.policy, final=final, part=self.parts.get(state.partition)):
             if isinstance(item, Rejection):
                 result.dead_letters.append(self._rejected(item, None))
             else:
                 result.outputs.append(item)
         result.state = state_codec.encode(state)
+        result.partition, result.wake = state.partition, next_wake(state, self.policy)
         metrics.observe_outputs(result.outputs, result.dead_letters)
         return result
 
@@ -144,8 +180,7 @@ class Processor:
 
     def snapshot(self, state_raw: bytes) -> dict[str, object]:
         state = state_codec.decode(state_raw)
-        board = self.feeds.get(state.partition)
-        return snapshot(state, self.policy, board.board if board else None)
+        return snapshot(state, self.policy, self.parts.get(state.partition))
 
     def _dead(self, msg: Message, error: str) -> DeadLetter:
         return dead_letter(msg.raw, source=msg.source, partition=msg.partition, offset=msg.offset,

@@ -8,6 +8,7 @@ line with its id wins) and ``borrowers.jsonl`` (the final per-borrower snapshot)
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
     of the core), so a replay with cutoffs writes the same files as without.
     """
     states: dict[str, bytes] = {}
+    wakes = Wakes()
     summary = ReplaySummary()
     batch: list[Output] = []
     letters: list[DeadLetter] = []
@@ -95,6 +97,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
             # timers due by the cutoff fire; the snapshot is the borrower's standing at the cutoff
             result = processor.tick(states[borrower_id], cutoff + processor.policy.lateness_seconds)
             states[borrower_id] = result.state or states[borrower_id]
+            wakes.put(borrower_id, result.partition, result.wake)
             batch.extend(result.outputs)
             letters.extend(result.dead_letters)
             on_snapshot(label, processor.snapshot(states[borrower_id]))
@@ -114,15 +117,25 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         result = processor.handle(decoded, states.get(decoded.borrower_id), msg)
         if result.state is not None:
             states[decoded.borrower_id] = result.state
+        wakes.put(decoded.borrower_id, result.partition, result.wake)
         latest = max(latest, event_time)
         batch.extend(result.outputs)
         letters.extend(result.dead_letters)
+        if processor.froze is not None:  # a day ended on the partition: its due borrowers tick, as in the worker
+            partition, clock = processor.froze
+            for borrower_id in wakes.due(partition, clock - processor.policy.lateness_seconds):
+                result = processor.tick(states[borrower_id], clock)
+                states[borrower_id] = result.state or states[borrower_id]
+                wakes.put(borrower_id, result.partition, result.wake)
+                batch.extend(result.outputs)
+                letters.extend(result.dead_letters)
+            processor.learn(partition, clock)
         if len(batch) >= 1000 or len(letters) >= 1000:
             _flush(sink, store, batch, letters, summary)
     now = int(until.timestamp()) if until is not None else latest
     while pending and pending[0] <= now:
         take_snapshots(pending.pop(0))
-    for partition in sorted(processor.feeds):  # the days that are over, before the borrowers' last timers
+    for partition in sorted(processor.parts):  # the days that are over, before the borrowers' last timers
         batch.extend(processor.close_feeds(partition, now, final=True))
     for borrower_id in sorted(states):
         result = processor.tick(states[borrower_id], now, final=True)
@@ -135,6 +148,38 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
     summary.borrowers = len(states)
     summary.until = dt.datetime.fromtimestamp(now, processor.policy.tz).isoformat() if now else ""
     return summary
+
+
+class Wakes:
+    """When each borrower next needs a tick, per partition (a heap; stale entries are skipped).
+
+    >>> w = Wakes()
+    >>> w.put("B1", 0, 50); w.put("B2", 0, 10); w.put("B1", 0, 70); w.put("B3", 1, 5)
+    >>> w.due(0, 60), w.due(0, 60), w.due(0, 80)
+    (['B2'], [], ['B1'])
+    """
+
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+        self.heaps: dict[int, list[tuple[int, str]]] = {}
+
+    def put(self, borrower_id: str, partition: int, wake: int | None) -> None:
+        if not wake:
+            self.at.pop(borrower_id, None)
+            return
+        if self.at.get(borrower_id) != wake:
+            self.at[borrower_id] = wake
+            heapq.heappush(self.heaps.setdefault(partition, []), (wake, borrower_id))
+
+    def due(self, partition: int, limit: int) -> list[str]:
+        """The borrowers of ``partition`` due by ``limit``, sorted (each taken off until ``put`` again)."""
+        heap, out = self.heaps.get(partition, []), set()
+        while heap and heap[0][0] <= limit:
+            wake, borrower_id = heapq.heappop(heap)
+            if self.at.get(borrower_id) == wake:
+                del self.at[borrower_id]
+                out.add(borrower_id)
+        return sorted(out)
 
 
 def _flush(sink: JsonlSink, store: Any, batch: list[Output], letters: list[DeadLetter],

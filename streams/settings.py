@@ -76,6 +76,10 @@ class Core(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     stages: list[dict[str, Any]] = msgspec.field(
         default_factory=lambda: [_stage_dict(s) for s in DEFAULT_STAGES])
     rules: str = ""  # a rules file (format of alerts/rules.toml); "" for the packaged default
+    default_dpd: int = 90  # reaching it is a default: the PD model's positive label
+    label_horizon_days: int = 90  # ... for the features the borrower had this long before
+    pd_min_positives: int = 20  # defaults a partition's PD model must learn before it gets any weight
+    pd_prior_labels: int = 500  # labels at which the learned PD and the rule prior weigh the same
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -101,6 +105,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             classes=ClassThresholds(c.substandard_dpd, c.doubtful_dpd, c.loss_dpd),
             limits=_limit_policy(self.limits),
             rules=_rules(c.rules, c.timezone),
+            default_dpd=c.default_dpd,
+            label_horizon_days=c.label_horizon_days,
+            pd_min_positives=c.pd_min_positives,
+            pd_prior_labels=c.pd_prior_labels,
         )
 
 

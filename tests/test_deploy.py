@@ -36,7 +36,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from alerts.records import Alert, CollectionTask, LimitChange
 from detectors import outage
 from streams import metrics
-from streams.core.feeds import Feeds
+from streams.core.shared import Partition
 from streams.events import SCHEMAS
 from streams.settings import Topics
 
@@ -210,10 +210,11 @@ def _feed_metrics(stop: threading.Event) -> None:
              "limit": ("applied", "needs_review")}
     errors = ("not JSON", "missing required field `x`", "boom")
     rng = random.Random(7)
-    feeds = Feeds(board=outage.FeedBoard(frozen=740000, sources={"pos": outage.Source(spans=[[739990, 0, 60]])}))
+    part = Partition()
+    part.board = outage.FeedBoard(frozen=740000, sources={"pos": outage.Source(spans=[[739990, 0, 60]])})
     for partition in range(3):
-        metrics.observe_feeds(partition, feeds)
-    feeds.board.sources["pos"].spans[0][1] = 739995
+        metrics.observe_feeds(partition, part.board)
+    part.board.sources["pos"].spans[0][1] = 739995
     n = 0
     while not stop.is_set():  # about 1 % of the input dead-lettered: below the alert's 5 %
         n += 1
@@ -227,7 +228,8 @@ def _feed_metrics(stop: threading.Event) -> None:
         metrics.TICKS.inc()
         metrics.RETRIES.labels(operation="send").inc()
         metrics.HEALTHY.set(1)
-        metrics.observe_feeds(n % 3, feeds)  # partitions 0 .. 2 had a POS outage, over now: the gauge reads 0
+        metrics.observe_feeds(n % 3, part.board)  # partitions 0 .. 2 had a POS outage, over now: the gauge reads 0
+        metrics.observe_models(n % 3, part)
         for topic in Topics().inputs():
             metrics.CONSUMER_LAG.labels(topic=topic).set(rng.randrange(1, 50))
         stop.wait(0.1)

@@ -8,10 +8,11 @@ feature vector of the risk score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from detectors import cashflow, dormancy, repayment, revenue
-from detectors.default_model import rule_score
+from detectors.anomaly import BorrowerAnomaly
+from detectors.default_model import DefaultModel, rule_score
 from detectors.features import borrower_features
 from streams.core.state import BorrowerState
 
@@ -27,13 +28,17 @@ class Reading:
     risk_score: float
     revenue: revenue.RevenueSignals | None = None  # the detectors' own readings, for the limit review
     cash: cashflow.CashflowSignals | None = None
+    features: dict[str, float] = field(default_factory=dict)  # the shared models' feature vector
 
 
-def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int = 0) -> Reading:
+def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int = 0,
+         pd: DefaultModel | None = None, anomaly: BorrowerAnomaly | None = None) -> Reading:
     """Signals of the borrower as of local day ``today`` / epoch second ``now`` (nothing is changed).
 
     A detector that has not warmed up gives NaN signals: its rules stay quiet.
     ``excused``: days of the revenue feed's silence that were a pipeline outage of its source.
+    ``pd``: the partition's default model (``risk_score``; without it the rule prior),
+    ``anomaly``: its anomaly model (the ``anomaly_score`` signal; left out without it).
     """
     signals: dict[str, float] = {}
     baselines: dict[str, float] = {}
@@ -61,12 +66,16 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
                 signals["margin_decline"] = cash.margin_baseline - cash.margin
                 baselines["margin_usual"] = cash.margin_baseline
         signals["other_lenders_30d"] = float(cash.other_lenders)
+    paying = None
     if state.repay is not None:
         paying = repayment.signals(state.repay)
         signals["late_cycles"] = float(paying.consecutive_late)
         signals["rolled_forward"] = 1.0 if paying.rolled_forward else 0.0
         signals["overdue_bucket"] = float(paying.bucket)
-    x = borrower_features(revenue=rev, cashflow=cash, silence=silence, dpd=dpd, max_dpd=state.max_dpd)
-    score = rule_score(x)
+    x = borrower_features(revenue=rev, cashflow=cash, repayment=paying, silence=silence, dpd=dpd,
+                          max_dpd=state.max_dpd)
+    score = pd.predict(x) if pd is not None else rule_score(x)
     signals["risk_score"] = score
-    return Reading(signals, baselines, score, rev, cash)
+    if anomaly is not None:
+        signals["anomaly_score"] = anomaly.score_one(x)  # type: ignore[arg-type]
+    return Reading(signals, baselines, score, rev, cash, x)

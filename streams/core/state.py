@@ -13,6 +13,7 @@ import msgspec
 
 from alerts.lifecycle import LifecycleState
 from detectors.cashflow import CashflowState
+from detectors.default_model import LabelMemory
 from detectors.dormancy import DormancyState
 from detectors.limit import LimitState
 from detectors.repayment import RepaymentState
@@ -92,6 +93,9 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     held: list[Held] = []  # events not applied yet, in event-time order (see step.step: the reorder buffer)
     source: str = ""  # the source of its latest revenue report (pipeline outages are per source)
     counted_day: int = 0  # the latest local day its revenue reports were counted on the partition's feed board
+    sampled_day: int = 0  # the latest local day it gave the shared models an anomaly sample (streams.core.shared)
+    labels: LabelMemory | None = None  # feature snapshots awaiting their PD label
+    defaulted: bool = False  # reached default_dpd: its positive label is given, it contributes no more
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -31,11 +31,11 @@ from alerts.collection import CollectionPolicy, Stage
 from alerts.limits import LimitPolicy
 from alerts.records import Alert, CollectionTask, LimitChange, record_id
 from alerts.rules import RuleSet, evaluate, load_rules
-from detectors import cashflow, dormancy, outage, repayment, revenue
+from detectors import cashflow, default_model, dormancy, outage, repayment, revenue
 from detectors.limit import LimitModel, LimitState, note_settled
-from detectors.outage import FeedBoard
 from streams import events as ev
 from streams.core import credit, signals
+from streams.core.shared import Partition
 from streams.core.state import BorrowerState, Held, Installment, Loan, OpenTask
 
 ZERO = Decimal(0)
@@ -51,6 +51,10 @@ class Policy:
     grace_days: int = 0
     alert_dpd: int = 30
     recent_ids: int = 32
+    default_dpd: int = 90  # a borrower reaching this DPD is a positive label of the PD model
+    label_horizon_days: int = 90  # ... for the features it had this long before (a negative: survived that long)
+    pd_min_positives: int = 20  # defaults a partition's PD model must learn before it gets any weight
+    pd_prior_labels: int = 500  # labels at which the learned PD and the rule prior weigh the same
     collection: CollectionPolicy = field(default_factory=CollectionPolicy)
     classes: ClassThresholds = field(default_factory=ClassThresholds)
     rules: Any = None  # alerts.rules.RuleSet; None: the packaged alerts/rules.toml
@@ -146,7 +150,7 @@ def new_state(borrower_id: str) -> BorrowerState:
     return BorrowerState(borrower_id=borrower_id)
 
 
-def step(state: BorrowerState, event: ev.Event, policy: Policy, feeds: FeedBoard | None = None) -> list[Output]:
+def step(state: BorrowerState, event: ev.Event, policy: Policy, part: Partition | None = None) -> list[Output]:
     """Take one event into the borrower's state (in place) and return the outputs now due.
 
     Events are applied in event-time order, not in arrival order: an event is
@@ -158,10 +162,12 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, feeds: FeedBoard
     already reached. A re-delivered event (same ``event_id``) changes nothing
     and returns nothing.
 
-    ``feeds``: the partition's board of reporting borrowers per source
-    (:mod:`detectors.outage`). A revenue report is counted on it when it
-    arrives, and the outage days it has judged do not count as the borrower's
-    silence. ``None`` (a single borrower on its own): no outages are known.
+    ``part``: what the borrowers of the partition share
+    (:class:`streams.core.shared.Partition`). A revenue report is counted on
+    its feed board when it arrives, the outage days it has judged do not count
+    as the borrower's silence, the reconciles contribute to its models and
+    score with them. ``None`` (a single borrower on its own): no outages are
+    known and the risk score is the rule-based prior.
     """
     h = event_hash(event.event_id)
     if h in state.recent_ids or any(x.h == h for x in state.held):
@@ -172,20 +178,20 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, feeds: FeedBoard
     if len(state.recent_ids) > policy.recent_ids:
         del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
     state.events_applied += 1  # taken in: applied now or held
-    if feeds is not None and isinstance(event, ev.Revenue):
+    if part is not None and isinstance(event, ev.Revenue):
         day = local_day(t, policy)
         if day > state.counted_day:  # the borrower's first report of the day, counted as it arrives
             state.counted_day = day
-            outage.note(feeds, event.source, day)
+            outage.note(part.board, event.source, day)
     outputs: list[Output] = []
     if t <= state.advanced_to:  # later than the allowed lateness: time has moved on without it
-        outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy, feeds))
+        outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy, part))
     else:
         at, key = len(state.held), _order(t, h, event)
         while at and _order(state.held[at - 1].t, state.held[at - 1].h, state.held[at - 1].event) > key:
             at -= 1
         state.held.insert(at, Held(t, h, event))
-    outputs.extend(advance(state, state.clock, policy, feeds=feeds))
+    outputs.extend(advance(state, state.clock, policy, part=part))
     return outputs
 
 
@@ -195,7 +201,7 @@ def _order(t: int, h: int, event: ev.Event) -> tuple[int, int, int]:
 
 
 def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = False,
-            feeds: FeedBoard | None = None) -> list[Output]:
+            part: Partition | None = None) -> list[Output]:
     """Move the borrower's time to ``now`` (epoch seconds) less the allowed lateness.
 
     The held events and the timers due by then are applied in time order, a
@@ -211,7 +217,7 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
         if held is not None and (timer is None or held.t < timer):
             del state.held[0]
             state.advanced_to = max(state.advanced_to, held.t)
-            outputs.extend(_apply_event(state, held.event, held.t, held.h, held.t, policy, feeds))
+            outputs.extend(_apply_event(state, held.event, held.t, held.h, held.t, policy, part))
         elif timer is not None:
             moment = state.advanced_to = timer
             if state.revenue is not None and state.feed is not None:
@@ -219,8 +225,8 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
                 # report: days after it are unknown (a silent feed is dormancy's), not days without a sale
                 last = min(local_day(moment, policy) - 1, state.feed.last_day + 1)
                 revenue.advance(state.revenue, last, state.sector or None)
-            outputs.extend(_reconcile(state, moment, moment, policy, feeds, timer=True))
-            state.next_at = next_timer(state, policy, feeds) or 0
+            outputs.extend(_reconcile(state, moment, moment, policy, part, timer=True))
+            state.next_at = next_timer(state, policy, part) or 0
         else:
             break
     state.advanced_to = max(state.advanced_to, limit)
@@ -228,23 +234,23 @@ def advance(state: BorrowerState, now: int, policy: Policy, *, final: bool = Fal
 
 
 def _apply_event(state: BorrowerState, event: ev.Event, t: int, h: int, as_of: int,
-                 policy: Policy, feeds: FeedBoard | None) -> list[Output]:
+                 policy: Policy, part: Partition | None) -> list[Output]:
     """Apply one event to the ledgers and detectors and reconcile what it changes, as of ``as_of``."""
     outputs: list[Output] = []
-    rejection = _apply(state, event, t, h, policy, feeds)
+    rejection = _apply(state, event, t, h, policy, part)
     if rejection is not None:
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection, event=event))
     elif isinstance(event, _NO_LEDGER):
         if _signals_may_change(state, event, policy):
-            changed = _reconcile_alerts(state, as_of, t, policy, feeds)
+            changed = _reconcile_alerts(state, as_of, t, policy, part)
             if changed:  # an alert opened, changed or resolved: the credit line may have to follow
                 outputs.extend(changed)
-                outputs.extend(_review_limit(state, as_of, t, policy, feeds))
+                outputs.extend(_review_limit(state, as_of, t, policy, part))
     else:
         if isinstance(event, ev.CollectionOutcome):
-            outputs.extend(_outcome(state, event, t, policy, feeds))
-        outputs.extend(_reconcile(state, as_of, t, policy, feeds))
-    state.next_at = next_timer(state, policy, feeds) or 0
+            outputs.extend(_outcome(state, event, t, policy, part))
+        outputs.extend(_reconcile(state, as_of, t, policy, part))
+    state.next_at = next_timer(state, policy, part) or 0
     return outputs
 
 
@@ -258,7 +264,7 @@ def next_wake(state: BorrowerState, policy: Policy) -> int | None:
     return min(moments, default=None)
 
 
-def next_timer(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = None) -> int | None:
+def next_timer(state: BorrowerState, policy: Policy, part: Partition | None = None) -> int | None:
     """The earliest moment after ``advanced_to`` at which something may change."""
     today = local_day(state.advanced_to, policy) if state.advanced_to else None
     best: int | None = None
@@ -287,7 +293,7 @@ def next_timer(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = N
         best = deadline
     if state.feed is not None and state.feed.last_day and today is not None \
             and "dormant_days" in policy.signals_used:
-        silent = _silence_day(state, today, _excused(state, today, feeds))  # the feed's silence reaching a warning or critical level
+        silent = _silence_day(state, today, _excused(state, today, part))  # the feed's silence reaching a warning or critical level
         if silent is not None:
             moment = day_start(silent, policy)
             if best is None or moment < best:
@@ -295,22 +301,51 @@ def next_timer(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = N
     return best
 
 
-def _excused(state: BorrowerState, today: int, feeds: FeedBoard | None) -> int:
+def _excused(state: BorrowerState, today: int, part: Partition | None) -> int:
     """Days of the revenue feed's silence so far that were outage days of its source (not the borrower's)."""
-    if feeds is None or state.feed is None or not state.feed.last_day or not state.source:
+    if part is None or state.feed is None or not state.feed.last_day or not state.source:
         return 0
-    return outage.excused(feeds, state.source, state.feed.last_day + 1, today - 1)
+    return outage.excused(part.board, state.source, state.feed.last_day + 1, today - 1)
 
 
-def _outage_in_gap(state: BorrowerState, day: int, feeds: FeedBoard | None) -> tuple[int, int] | None:
+def _outage_in_gap(state: BorrowerState, day: int, part: Partition | None) -> tuple[int, int] | None:
     """The outage days of the borrower's source between its last revenue report and ``day`` (None: none)."""
-    if feeds is None or state.feed is None or not state.feed.last_day or not state.source:
+    if part is None or state.feed is None or not state.feed.last_day or not state.source:
         return None
-    return outage.outage_within(feeds, state.source, state.feed.last_day + 1, day - 1)
+    return outage.outage_within(part.board, state.source, state.feed.last_day + 1, day - 1)
 
 
-def _read(state: BorrowerState, today: int, now: int, dpd: int, feeds: FeedBoard | None) -> signals.Reading:
-    return signals.read(state, today, now, dpd, excused=_excused(state, today, feeds))
+def _read(state: BorrowerState, today: int, now: int, dpd: int, part: Partition | None,
+          policy: Policy) -> signals.Reading:
+    """The detectors' signals, scored with the partition's models of the day (the rule prior without them)."""
+    if part is None:
+        return signals.read(state, today, now, dpd)
+    anomaly, pd = part.version(today)
+    return signals.read(state, today, now, dpd, excused=_excused(state, today, part), pd=pd,
+                        anomaly=anomaly if "anomaly_score" in policy.signals_used else None)
+
+
+def _contribute(state: BorrowerState, today: int, moment: int, dpd: int, reading: signals.Reading,
+                part: Partition | None, policy: Policy) -> None:
+    """What the borrower gives the shared models at a reconcile: its first of a day gives an anomaly sample
+    and feeds its label memory (an aged snapshot is a negative); reaching default is the positive."""
+    if part is None or state.defaulted:
+        return
+    h = event_hash(state.borrower_id)
+    if today > state.sampled_day:
+        state.sampled_day = today
+        if state.labels is None:
+            state.labels = default_model.LabelMemory()
+        if "anomaly_score" in policy.signals_used:  # the anomaly model learns only while a rule reads it
+            part.contribute(moment, h, reading.features)
+        for x, y in default_model.remember(state.labels, today, reading.features, policy.label_horizon_days):
+            part.contribute(moment, h, x, label=y)
+    if dpd >= policy.default_dpd:
+        state.defaulted = True
+        label = default_model.on_default(state.labels or default_model.LabelMemory(), today,
+                                         policy.label_horizon_days)
+        if label is not None:
+            part.contribute(moment, h, label[0], label=True)
 
 
 def _silence_day(state: BorrowerState, today: int, excused: int) -> int | None:
@@ -385,7 +420,7 @@ def _note_own_amount(state: BorrowerState, amount: Decimal) -> None:
 
 
 def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy,
-           feeds: FeedBoard | None) -> str | None:
+           part: Partition | None) -> str | None:
     """Change the ledgers for one event; a string return is why it cannot apply."""
     if isinstance(event, ev.LoanOpened):
         if state.loan(event.loan_id) is not None:
@@ -406,7 +441,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if state.revenue is None:
             state.revenue, state.feed = revenue.RevenueState(), dormancy.DormancyState()
         state.closed_day = state.revenue.open_day
-        gap = _outage_in_gap(state, day, feeds)
+        gap = _outage_in_gap(state, day, part)
         if gap is not None:  # the source's pipeline was down: those days are unknown, not days without a sale
             revenue.skip(state.revenue, gap[0], gap[1], state.sector or None)
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
@@ -503,20 +538,21 @@ def _allocate(loan: Loan, amount: Decimal, seq: int | None, day: int) -> list[In
 # --------------------------------------------------------------------------- reconcile
 
 
-def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, feeds: FeedBoard | None, *,
+def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, part: Partition | None, *,
                timer: bool = False) -> list[Output]:
     """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
     state.max_dpd = max(state.max_dpd, worst)
     _note_lateness(state, today, worst, policy)
-    reading = _read(state, today, as_of, worst, feeds)
+    reading = _read(state, today, as_of, worst, part, policy)
+    _contribute(state, today, as_of, worst, reading, part, policy)
     outputs: list[Output] = []
     for loan in state.loans:
         loan.max_dpd = max(loan.max_dpd, _loan_dpd(loan, today, policy))
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
-    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, feeds, reading))
+    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, part, reading))
     outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
 
@@ -541,21 +577,22 @@ def _note_lateness(state: BorrowerState, today: int, worst: int, policy: Policy)
 
 
 def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
-                  feeds: FeedBoard | None) -> list[Output]:
+                  part: Partition | None) -> list[Output]:
     today = local_day(as_of, policy) if as_of else 0
     worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
-    reading = _read(state, today, as_of, worst, feeds)
+    reading = _read(state, today, as_of, worst, part, policy)
     return list(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy))
 
 
-def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy, feeds: FeedBoard | None,
+def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy, part: Partition | None,
                       reading: signals.Reading | None = None) -> list[Output]:
     """Evaluate the alert rules on what the detectors and the ledgers say, and run the lifecycle."""
     today = local_day(as_of, policy) if as_of else 0
     dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
     worst = max(dpds.values(), default=0)
     if reading is None:
-        reading = _read(state, today, as_of, worst, feeds)
+        reading = _read(state, today, as_of, worst, part, policy)
+        _contribute(state, today, as_of, worst, reading, part, policy)
     rules = policy.ruleset
     findings = evaluate(rules, reading.signals, reading.baselines, open_types=lifecycle.open_types(state.alerts))
     for loan in state.loans:
@@ -656,7 +693,7 @@ def _opening_reason(stage: Stage) -> str:
 
 
 def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: Policy,
-             feeds: FeedBoard | None) -> list[Output]:
+             part: Partition | None) -> list[Output]:
     """The task record a collector's report changes (none when it changes nothing).
 
     An outcome for a task no longer open (paid, superseded) changes nothing.
@@ -670,7 +707,7 @@ def _outcome(state: BorrowerState, event: ev.CollectionOutcome, t: int, policy: 
     why = apply_outcome(task, inst, event, today, policy)
     if why is None:
         return []
-    score = _read(state, today, t, today - inst.due, feeds).risk_score
+    score = _read(state, today, t, today - inst.due, part, policy).risk_score
     return [_task(state, loan, task, "open", why, t, score, today - inst.due, policy)]
 
 
@@ -740,13 +777,13 @@ def _prune_settled(loan: Loan) -> None:
 # --------------------------------------------------------------------------- snapshot
 
 
-def snapshot(state: BorrowerState, policy: Policy, feeds: FeedBoard | None = None) -> dict[str, object]:
+def snapshot(state: BorrowerState, policy: Policy, part: Partition | None = None) -> dict[str, object]:
     """The borrower's standing as of the time it has been advanced to."""
     today = local_day(state.advanced_to, policy) if state.advanced_to else 0
     dpd = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
     return {
         "borrower_id": state.borrower_id,
-        "risk_score": round(_read(state, today, state.advanced_to, dpd, feeds).risk_score, 4),
+        "risk_score": round(_read(state, today, state.advanced_to, dpd, part, policy).risk_score, 4),
         "risk_class": risk_class(dpd, lifecycle.has_open(state.alerts, "critical"), policy.classes),
         "dpd": dpd,
         "max_dpd": max(state.max_dpd, dpd),
