@@ -45,7 +45,7 @@ False
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -53,7 +53,7 @@ import msgspec
 
 from detectors.revenue import calendar_event
 
-__all__ = ["OutagePolicy", "FeedBoard", "Day", "note", "close", "quiet_day", "excused", "outage_within", "ongoing", "encode", "decode"]
+__all__ = ["OutagePolicy", "FeedBoard", "Day", "note", "set_counts", "close", "quiet_day", "excused", "outage_within", "ongoing", "encode", "decode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,21 @@ def note(board: FeedBoard, source: str, day: int) -> bool:
     counts = board.sources.setdefault(source, Source()).counts
     counts[day] = counts.get(day, 0) + 1
     return True
+
+
+def set_counts(board: FeedBoard, day: int, counts: Mapping[str, int]) -> None:
+    """The borrowers that reported for ``day``, per source, as counted by the caller (a day not frozen yet).
+
+    >>> b = FeedBoard()
+    >>> set_counts(b, 739000, {"pos": 40}); b.sources["pos"].counts
+    {739000: 40}
+    """
+    if day <= board.frozen:
+        return
+    for source in board.sources:
+        board.sources[source].counts.pop(day, None)
+    for source, n in counts.items():
+        board.sources.setdefault(source, Source()).counts[day] = n
 
 
 def close(board: FeedBoard, through: int, judge: Judge = quiet_day,

@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -29,7 +30,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from streams import metrics
 from streams.core import next_wake
 from streams.core import state as state_codec
-from streams.core.shared import Partition
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor, Result
 from streams.replay import encode_record
@@ -117,8 +117,7 @@ def create_app(settings: Settings) -> faust.App:
     # from these types, not from a schema)
     states = app.Table(STATE_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
-    # what each input partition shares (streams.core.shared): its feed board under b"feeds/<partition>",
-    # its models under b"models/<partition>"
+    # what each input partition shares (streams.core.shared): its feed board and models, under b"part/<partition>"
     boards = app.Table(FEEDS_TABLE, partitions=t.partitions, use_partitioner=False,
                        key_type=bytes, value_type=bytes)
     processor = Processor(settings.policy(), settings.kafka.max_event_bytes, t.partitions)
@@ -153,33 +152,42 @@ def create_app(settings: Settings) -> faust.App:
         index["complete"] = True
         metrics.BORROWERS.set(len(timers))
 
-    def load_board(partition: int) -> None:
+    def load_part(partition: int) -> None:
         """The partition's board and models as last saved (the table has recovered when a message is read)."""
         if partition not in processor.parts:
-            checkpoint = (boards.get(f"feeds/{partition}".encode()), boards.get(f"models/{partition}".encode()))
-            processor.parts[partition] = Partition.decode(checkpoint, processor.new_pd())
+            processor.parts[partition] = processor.new_part(boards.get(f"part/{partition}".encode()))
 
-    async def save_board(partition: int) -> None:
-        """Write what changed of the partition's share to its table and changelog partition.
+    def members_states(partition: int) -> Iterator[bytes]:
+        """The states of the partition's borrowers (what its board counts and its models learn from)."""
+        if not index["complete"]:
+            rebuild_timers()
+        return (states.data[k] for k in sorted(k for k, (p, _at) in timers.items() if p == partition))
 
-        The board at each tick that changed it, the models when they have learnt (once a day).
+    async def save_part(partition: int) -> None:
+        """Checkpoint the partition's board and models, and wait for the broker to have it.
+
+        Once a day of the partition (after the day's end), before any later state write: a crash then
+        finds the checkpoint no older than the borrowers' states, and derives the same from them.
         """
-        part = processor.parts.get(partition)
-        if part is None:
-            return
-        for name, changed, encode in (("feeds", processor.feeds_changed, part.encode_feeds),
-                                      ("models", processor.models_changed, part.encode_models)):
-            if partition not in changed:
-                continue
-            changed.discard(partition)
-            key, value = f"{name}/{partition}".encode(), encode()
-            boards.data[key] = value
-            sent = await boards.changelog_topic.send(key=key, value=value, partition=partition, force=True)
-            unsent.add(sent)
-            sent.add_done_callback(unsent.discard)
+        key, value = f"part/{partition}".encode(), processor.parts[partition].encode()
+        boards.data[key] = value
+        await (await boards.changelog_topic.send(key=key, value=value, partition=partition, force=True))
+
+    async def end_days(partition: int, now: int) -> bool:
+        """``now`` may end days of the partition: outages judged (ops alerts sent, keyed by feed:<source>)."""
+        load_part(partition)
+        if not processor.day_ends(partition, now):
+            return False
+        for alert in processor.close_feeds(partition, now, members_states(partition)):
+            await send(Result(outputs=[alert]), alert.borrower_id.encode())
+        return True
+
+    async def after_days(partition: int, now: int) -> None:
+        """After the day's end and the due borrowers' ticks: the models learn, the partition is checkpointed."""
+        processor.learn(partition, now, members_states(partition))
+        await save_part(partition)
 
     async def on_event(message: Any) -> None:
-        load_board(message.partition)
         msg = Message(message.value or b"", message.topic, message.partition, message.offset,
                       dt.datetime.now(dt.UTC).isoformat(), message.key)
         decoded = processor.decode(msg)
@@ -187,14 +195,15 @@ def create_app(settings: Settings) -> faust.App:
             await send(Result(dead_letters=[decoded]), message.key)
             return
         key = decoded.borrower_id.encode()
+        clock = processor.clock(decoded, msg)
+        ends = await end_days(message.partition, clock)  # the same day's end as in the replay
         result = processor.handle(decoded, states.get(key), msg)
         await send(result, key)
         if result.state is not None:
             await put_state(key, result.state, message.partition)
-        if processor.froze is not None:  # the event ended a day of the partition: due borrowers tick, as in replay
-            await tick_due(message.partition, processor.froze[1])
-            processor.learn(message.partition, processor.froze[1])
-            await save_board(message.partition)
+        if ends:
+            await tick_due(message.partition, clock)
+            await after_days(message.partition, clock)
 
     async def put_state(key: bytes, value: bytes, partition: int) -> None:
         """Write the borrower's state to the table and send it to the changelog (the send is tracked).
@@ -218,12 +227,10 @@ def create_app(settings: Settings) -> faust.App:
             return
         if not index["complete"]:  # the table has recovered by the time the agent reads a message
             rebuild_timers()
-        load_board(message.partition)  # the days that are over are judged before the borrowers' timers fire
-        for alert in processor.close_feeds(message.partition, now):  # ops alerts, keyed by their feed:<source>
-            await send(Result(outputs=[alert]), alert.borrower_id.encode())
+        ends = await end_days(message.partition, now)  # judged before the borrowers' timers fire
         await tick_due(message.partition, now)
-        processor.learn(message.partition, now)
-        await save_board(message.partition)
+        if ends:
+            await after_days(message.partition, now)
         metrics.TICKS.inc()
 
     async def tick_due(partition: int, now: int) -> None:
@@ -312,8 +319,6 @@ def create_app(settings: Settings) -> faust.App:
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         index["complete"] = False  # rebuilt at the next tick, once the table has recovered
         processor.parts.clear()  # reloaded from their table as their partitions are read again
-        processor.feeds_changed.clear()
-        processor.models_changed.clear()
         metrics.forget_partitions()
         for tp in assigned:  # after a (re)assignment reading starts again from the committed offset
             processed.pop((tp.topic, tp.partition), None)

@@ -31,8 +31,6 @@ FEED_OUTAGE = Gauge("loanwatch_feed_outage_partitions",
                     ["source"])
 MODEL_LABELS = Gauge("loanwatch_model_labels", "Labels the partitions' default models have learnt, by label",
                      ["label"])
-MODEL_LATE = Gauge("loanwatch_model_late_contributions",
-                   "Contributions to the shared models dropped because their day had been learnt already")
 FEED_SOURCES = ("pos", "ecommerce", "invoice", "tax", "bank")  # label values; any other source is "other"
 
 _KNOWN = set(SCHEMAS)
@@ -72,16 +70,15 @@ def observe_feeds(partition: int, board: FeedBoard) -> None:
         FEED_OUTAGE.labels(source=label).set(sum(label in x for x in _outages.values()))
 
 
-_models: dict[int, tuple[int, int, int]] = {}  # partition -> (positives, negatives, late)
+_models: dict[int, tuple[int, int]] = {}  # partition -> (positives, negatives)
 
 
 def observe_models(partition: int, part: object) -> None:
     """What a partition's shared models have learnt (a ``streams.core.shared.Partition``)."""
     pd = part.pd  # type: ignore[attr-defined]
-    _models[partition] = (pd.positives, pd.labels - pd.positives, part.late)  # type: ignore[attr-defined]
+    _models[partition] = (pd.positives, pd.labels - pd.positives)
     MODEL_LABELS.labels(label="default").set(sum(x[0] for x in _models.values()))
     MODEL_LABELS.labels(label="survived").set(sum(x[1] for x in _models.values()))
-    MODEL_LATE.set(sum(x[2] for x in _models.values()))
 
 
 def forget_partitions() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -20,9 +21,10 @@ from detectors.default_model import DefaultModel
 from streams import metrics
 from streams.core import Policy, Rejection, advance, feeds, new_state, next_wake, snapshot, step
 from streams.core import state as state_codec
-from streams.core.shared import Partition
+from streams.core.shared import SLACK_DAYS, Partition
+from streams.core.step import local_day
 from streams.decode import DeadLetter, dead_letter, decode
-from streams.events import Event, Revenue
+from streams.events import Event
 
 
 @dataclass(slots=True)
@@ -55,11 +57,13 @@ class Processor:
     its key among ``partitions``, so a replay judges pipeline outages and
     learns as the worker does.
 
-    When an event ends a day of its partition (``froze`` names the partition
-    and the moment), the shell ticks the partition's borrowers whose timers
-    are due, as the worker's clock ticks would, then calls :meth:`learn`
-    (:func:`streams.replay.replay` and the worker both do): every contribution
-    to the models of a day is in before the day is learnt, whatever the shell.
+    Both shells (:func:`streams.replay.replay` and the worker) run the same
+    day's end: before an event is handled, :meth:`close_feeds` with the
+    partition's states (the event's moment may end days of the partition:
+    outages judged); when it did, after the event, the partition's borrowers
+    whose timers are due tick, as the worker's clock ticks would, then
+    :meth:`learn` with the states: every contribution to the models of a day is
+    in before the day is learnt, whatever the shell.
     """
 
     def __init__(self, policy: Policy, max_event_bytes: int = 1_048_576, partitions: int = 8) -> None:
@@ -67,9 +71,6 @@ class Processor:
         self.max_event_bytes = max_event_bytes
         self.partitions = partitions
         self.parts: dict[int, Partition] = {}
-        self.feeds_changed: set[int] = set()  # partitions whose feed board changed since the shell saved it
-        self.models_changed: set[int] = set()  # ... whose models learnt
-        self.froze: tuple[int, int] | None = None  # (partition, now): the last handle ended a day there
 
     def decode(self, msg: Message) -> Event | DeadLetter:
         decoded = decode(msg.raw, source=msg.source, partition=msg.partition, offset=msg.offset,
@@ -87,20 +88,10 @@ class Processor:
         """Apply a decoded event to the borrower's state."""
         started = time.perf_counter()
         state = state_codec.decode(state_raw) if state_raw else new_state(event.borrower_id)
-        state.partition = msg.partition if msg.partition >= 0 else \
-            kafka_partition(event.borrower_id.encode(), self.partitions)
+        state.partition = self.partition_of(event, msg)
         result = Result()
-        part = self.part(state.partition)
-        # time passes for the partition with the events, never past the moment they arrived
-        t = int(event.occurred_at.timestamp())
-        now = min(t, _epoch(msg.received_at, t))
-        frozen = part.board.frozen
-        result.outputs.extend(self.close_feeds(state.partition, now))
-        self.froze = (state.partition, now) if part.board.frozen != frozen else None
         before = state.events_applied
-        produced = step(state, event, self.policy, part)
-        if state.counted_day and isinstance(event, Revenue):
-            self.feeds_changed.add(state.partition)
+        produced = step(state, event, self.policy, self.part(state.partition))
         for item in produced:
             if isinstance(item, Rejection):
                 result.dead_letters.append(self._rejected(item, msg if item.event_id == event.event_id else None))
@@ -122,37 +113,60 @@ class Processor:
         """What the partition's borrowers share (a fresh one the first time)."""
         part = self.parts.get(partition)
         if part is None:
-            part = self.parts[partition] = Partition(self.new_pd())
+            part = self.parts[partition] = self.new_part()
         return part
 
-    def new_pd(self) -> DefaultModel:
-        """A fresh default model as the settings want it."""
-        return DefaultModel(min_positives=self.policy.pd_min_positives, prior_labels=self.policy.pd_prior_labels)
+    def new_part(self, checkpoint: bytes | None = None) -> Partition:
+        """A partition from its checkpoint, or a fresh one with the models the settings want."""
+        pd = DefaultModel(min_positives=self.policy.pd_min_positives, prior_labels=self.policy.pd_prior_labels)
+        return Partition.decode(checkpoint, pd, anomaly="anomaly_score" in self.policy.signals_used)
 
-    def close_feeds(self, partition: int, now: int, *, final: bool = False) -> list[Output]:
-        """Time reached ``now`` on a partition: the days it ends are judged (ops alerts) and learnt."""
+    def partition_of(self, event: Event, msg: Message) -> int:
+        """The message's partition; in a replay, where Kafka's default partitioner puts the borrower."""
+        return msg.partition if msg.partition >= 0 else kafka_partition(event.borrower_id.encode(), self.partitions)
+
+    def clock(self, event: Event, msg: Message) -> int:
+        """The moment an event brings its partition to: its time, never past the moment it arrived."""
+        t = int(event.occurred_at.timestamp())
+        return min(t, _epoch(msg.received_at, t))
+
+    def day_ends(self, partition: int, now: int, *, final: bool = False) -> bool:
+        """Whether ``now`` ends a day of the partition (then :meth:`close_feeds` and :meth:`learn` have work)."""
+        limit = now if final else now - self.policy.lateness_seconds
+        return local_day(limit, self.policy) - 1 > self.part(partition).board.frozen
+
+    def close_feeds(self, partition: int, now: int, states: Iterable[bytes], *, final: bool = False) -> list[Output]:
+        """Time reached ``now`` on a partition: the days it ends are judged from its borrowers' ``states``
+        (pipeline outages: ops alerts). Nothing to do (and ``states`` not read) unless :meth:`day_ends`."""
+        if not self.day_ends(partition, now, final=final):
+            return []
         part = self.part(partition)
-        frozen = part.board.frozen
-        out: list[Output] = list(feeds.close(part, now, self.policy, final=final))
-        if part.board.frozen != frozen:
-            self.feeds_changed.add(partition)
-            metrics.observe_feeds(partition, part.board)
+        out: list[Output] = list(feeds.close(part, now, self.policy, (state_codec.decode(s) for s in states),
+                                             final=final))
+        metrics.observe_feeds(partition, part.board)
         return out
 
-    def learn(self, partition: int, now: int) -> None:
-        """After a day ended and the partition's due borrowers ticked: the shared models learn."""
+    def learn(self, partition: int, now: int, states: Iterable[bytes]) -> bool:
+        """After a day ended and the partition's due borrowers ticked: its shared models learn from the
+        contributions in its borrowers' ``states``. Whether they learnt (the shell then checkpoints)."""
         part = self.part(partition)
-        learned = part.learned_through
-        feeds.learn(part, now, self.policy)
-        if part.learned_through != learned:
-            self.models_changed.add(partition)
-            metrics.observe_models(partition, part)
+        day = local_day(now - self.policy.lateness_seconds, self.policy) - 1 - SLACK_DAYS
+        if day <= part.learned_through:
+            return False
+        feeds.learn(part, now, self.policy, (state_codec.decode(s) for s in states))
+        metrics.observe_models(partition, part)
+        return True
+
+    def place(self, state_raw: bytes) -> tuple[int, int | None]:
+        """A stored state's partition and when it next needs a tick (for a shell rebuilding its index)."""
+        state = state_codec.decode(state_raw)
+        return state.partition, next_wake(state, self.policy)
 
     def tick(self, state_raw: bytes, now: int, *, final: bool = False) -> Result:
         """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``).
 
-        Close the partition's feed board first (:meth:`close_feeds`): the silence
-        of a borrower is judged with the outage days that are over by then.
+        Close the partition's days first (:meth:`close_feeds`): the silence of a
+        borrower is judged with the outage days that are over by then.
         """
         state = state_codec.decode(state_raw)
         result = Result(state=None)

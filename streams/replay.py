@@ -72,24 +72,46 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: JsonlSink, *, source: str,
            until: dt.datetime | None = None, received_at: str = "",
            store: Any = None, on_line: Any = None, cutoffs: Iterable[dt.datetime] = (),
-           on_snapshot: Any = None) -> ReplaySummary:
+           on_snapshot: Any = None, states: dict[str, bytes] | None = None, finish: bool = True) -> ReplaySummary:
     """Run the core over events in file order; then advance every borrower to ``until``.
 
     ``until`` defaults to the latest event time seen. ``store`` (an
     :class:`alerts.store.Store`), when given, receives every record too.
+
+    ``states`` (borrower id -> serialized state) is filled in place; with
+    ``finish=False`` the replay stops after the last line (no advance to
+    ``until``, no snapshots), and a later call with the same ``states`` and a
+    processor holding the same partitions goes on from there (the tests use it
+    to stop and restore a replay the way a crashed worker is restored).
 
     ``cutoffs`` (for backtests): when event time first passes a cutoff, every
     borrower is advanced to it and ``on_snapshot(cutoff_iso, snapshot)`` is
     called for each. Advancing time never changes the records (the timer rule
     of the core), so a replay with cutoffs writes the same files as without.
     """
-    states: dict[str, bytes] = {}
+    states = {} if states is None else states
+    members: dict[int, set[str]] = {}  # partition -> its borrowers
     wakes = Wakes()
+    for borrower_id, raw in states.items():  # going on from where an earlier call stopped (finish=False)
+        partition, wake = processor.place(raw)
+        members.setdefault(partition, set()).add(borrower_id)
+        wakes.put(borrower_id, partition, wake)
     summary = ReplaySummary()
     batch: list[Output] = []
     letters: list[DeadLetter] = []
     latest = 0
     pending = sorted(int(c.timestamp()) for c in cutoffs)
+
+    def members_states(partition: int) -> Iterator[bytes]:
+        return (states[b] for b in sorted(members.get(partition, ())))
+
+    def tick_due(partition: int, clock: int) -> None:
+        for borrower_id in wakes.due(partition, clock - processor.policy.lateness_seconds):
+            result = processor.tick(states[borrower_id], clock)
+            states[borrower_id] = result.state or states[borrower_id]
+            wakes.put(borrower_id, result.partition, result.wake)
+            batch.extend(result.outputs)
+            letters.extend(result.dead_letters)
 
     def take_snapshots(cutoff: int) -> None:
         label = dt.datetime.fromtimestamp(cutoff, processor.policy.tz).isoformat()
@@ -114,34 +136,39 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         event_time = int(decoded.occurred_at.timestamp())
         while pending and event_time >= pending[0] + processor.policy.lateness_seconds:
             take_snapshots(pending.pop(0))
+        partition, clock = processor.partition_of(decoded, msg), processor.clock(decoded, msg)
+        ends = processor.day_ends(partition, clock)
+        if ends:  # the event's moment ends days of its partition, as it does in the worker
+            batch.extend(processor.close_feeds(partition, clock, members_states(partition)))
         result = processor.handle(decoded, states.get(decoded.borrower_id), msg)
         if result.state is not None:
             states[decoded.borrower_id] = result.state
+            members.setdefault(partition, set()).add(decoded.borrower_id)
         wakes.put(decoded.borrower_id, result.partition, result.wake)
         latest = max(latest, event_time)
         batch.extend(result.outputs)
         letters.extend(result.dead_letters)
-        if processor.froze is not None:  # a day ended on the partition: its due borrowers tick, as in the worker
-            partition, clock = processor.froze
-            for borrower_id in wakes.due(partition, clock - processor.policy.lateness_seconds):
-                result = processor.tick(states[borrower_id], clock)
-                states[borrower_id] = result.state or states[borrower_id]
-                wakes.put(borrower_id, result.partition, result.wake)
-                batch.extend(result.outputs)
-                letters.extend(result.dead_letters)
-            processor.learn(partition, clock)
+        if ends:  # then its due borrowers tick, as the worker's clock would have them, and the models learn
+            tick_due(partition, clock)
+            processor.learn(partition, clock, members_states(partition))
         if len(batch) >= 1000 or len(letters) >= 1000:
             _flush(sink, store, batch, letters, summary)
+    if not finish:  # ``states`` and ``processor.parts`` are where a later call goes on from
+        _flush(sink, store, batch, letters, summary)
+        summary.borrowers = len(states)
+        return summary
     now = int(until.timestamp()) if until is not None else latest
     while pending and pending[0] <= now:
         take_snapshots(pending.pop(0))
-    for partition in sorted(processor.parts):  # the days that are over, before the borrowers' last timers
-        batch.extend(processor.close_feeds(partition, now, final=True))
+    for partition in sorted(members):  # the days that are over, before the borrowers' last timers
+        batch.extend(processor.close_feeds(partition, now, members_states(partition), final=True))
     for borrower_id in sorted(states):
         result = processor.tick(states[borrower_id], now, final=True)
         states[borrower_id] = result.state or states[borrower_id]
         batch.extend(result.outputs)
         letters.extend(result.dead_letters)
+    for partition in sorted(members):  # what the worker's clock tick would learn now
+        processor.learn(partition, now, members_states(partition))
     _flush(sink, store, batch, letters, summary)
     for borrower_id in sorted(states):
         sink.write("borrower", processor.snapshot(states[borrower_id]))

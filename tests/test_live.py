@@ -35,9 +35,10 @@ from streams_data import seeded_stream
 from streams.core import advance, snapshot
 from streams.core import state as codec
 from streams.decode import DeadLetter, decode
+from streams.processor import Processor
 from streams.produce import produce
 from streams.settings import Settings
-from streams.topics import changelog_topic
+from streams.topics import FEEDS_TABLE, changelog_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -128,16 +129,21 @@ def outcome_lines(tasks: dict[str, dict[str, Any]], when: dt.datetime) -> list[b
 
 
 def live_snapshots(settings: Settings, until: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Each borrower's standing from the worker's changelogs: its state, scored with its partition's models."""
     policy = settings.policy()
+    processor = Processor(policy, partitions=settings.topics.partitions)
     states: dict[bytes, bytes] = {}
-    for _topic, key, value in read_topics(settings.kafka.bootstrap, [changelog_topic(settings)]):
+    parts: dict[bytes, bytes] = {}
+    topics = [changelog_topic(settings), changelog_topic(settings, FEEDS_TABLE)]
+    for topic, key, value in read_topics(settings.kafka.bootstrap, topics):
         if key is not None and value:
-            states[key] = value
+            (states if topic == topics[0] else parts)[key] = value
     out = {}
     for raw in states.values():
         state = codec.decode(raw)
-        advance(state, int(until.timestamp()), policy, final=True)
-        snap = msgspec.json.decode(msgspec.json.encode(snapshot(state, policy)))
+        part = processor.new_part(parts.get(f"part/{state.partition}".encode()))
+        advance(state, int(until.timestamp()), policy, final=True, part=part)
+        snap = msgspec.json.decode(msgspec.json.encode(snapshot(state, policy, part)))
         out[snap["borrower_id"]] = snap
     return out
 

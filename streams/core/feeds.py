@@ -2,10 +2,9 @@
 
 Pure like the rest of the core: the shell owns one
 :class:`streams.core.shared.Partition` per input partition, passes it to
-:func:`streams.core.step.step` (which counts each borrower's first revenue
-report of a day on its feed board and contributes to its models) and calls
-:func:`close` as time passes (event time, and in live mode also the clock's
-ticks). A day is judged by the ``feed`` rules of the rule set
+:func:`streams.core.step.step` (which reads its outages and scores with its
+models) and calls :func:`close` with the partition's borrower states as time
+passes (event time, and in live mode also the clock's ticks). A day is judged by the ``feed`` rules of the rule set
 (``alerts/rules.toml``), and an outage gets an ``ops_feed_outage`` alert with
 the usual lifecycle, under the pseudo-borrower ``feed:<source>``: the same id
 from every partition that sees it, so consumers and the store keep one alert.
@@ -15,13 +14,17 @@ models learn the contributions of the day two days before.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 from alerts import lifecycle
 from alerts.lifecycle import LifecycleState
 from alerts.records import Alert
 from alerts.rules import evaluate
 from detectors import outage
 from streams.core.shared import SLACK_DAYS, Partition
-from streams.core.step import Policy, day_start, local_day
+from streams.core.state import BorrowerState
+from streams.core.step import Policy, day_start, event_hash, local_day
 
 __all__ = ["close", "learn", "feed_signals"]
 
@@ -37,22 +40,35 @@ def feed_signals(count: int, usual: int) -> dict[str, float]:
             "feed_usual_reporters": float(usual)}
 
 
-def close(part: Partition, now: int, policy: Policy, *, final: bool = False) -> list[Alert]:
+def close(part: Partition, now: int, policy: Policy, states: Iterable[BorrowerState], *,
+          final: bool = False) -> list[Alert]:
     """Judge the days that are over by ``now`` less the allowed lateness; the ops alert records to send.
 
     A day is over (frozen) once time has passed its end plus ``lateness_seconds``
-    (``final``: the end of a replay, nothing waits). Each judged day is
-    reconciled as of the end of that day.
+    (``final``: the end of a replay, nothing waits). Its count per source is the
+    partition's ``states`` with a report for it (at most the last 8 days are
+    counted at once). Each judged day is reconciled as of the end of that day.
     """
     limit = now if final else now - policy.lateness_seconds
     through = local_day(limit, policy) - 1
+    if through <= part.board.frozen:
+        return []
+    first = max(part.board.frozen + 1, through - 7) if part.board.frozen else through - 7
+    counts: dict[int, Counter[str]] = {d: Counter() for d in range(first, through + 1)}
+    for st in states:
+        if not st.reported or not st.source:
+            continue
+        for d in counts:
+            k = st.report_day - d
+            if 0 <= k < 8 and st.reported >> k & 1:
+                counts[d][st.source] += 1
+    for d, by_source in counts.items():
+        outage.set_counts(part.board, d, by_source)
     rules = policy.ruleset
 
     def judge(count: int, usual: int) -> bool:
         return bool(evaluate(rules, feed_signals(count, usual), {}, scope="feed"))
 
-    if through <= part.board.frozen:
-        return []
     out: list[Alert] = []
     for day in outage.close(part.board, through, judge):
         state = part.alerts.get(day.source)
@@ -68,11 +84,14 @@ def close(part: Partition, now: int, policy: Policy, *, final: bool = False) -> 
     return out
 
 
-def learn(part: Partition, now: int, policy: Policy, *, final: bool = False) -> int:
-    """The shared models learn the days that ended ``SLACK_DAYS`` days before the last frozen one.
+def learn(part: Partition, now: int, policy: Policy, states: Iterable[BorrowerState]) -> int:
+    """The shared models learn the contributions, in the partition's ``states``, of the days up to
+    ``SLACK_DAYS`` before the last frozen one that are not learnt yet.
 
     Call it after :func:`close` *and* after the partition's due borrowers have
     ticked to ``now``: their contributions for those days are in by then.
     """
-    limit = now if final else now - policy.lateness_seconds
-    return part.learn_through(local_day(limit, policy) - 1 - SLACK_DAYS, lambda t: local_day(t, policy))
+    day = local_day(now - policy.lateness_seconds, policy) - 1 - SLACK_DAYS
+    if day <= part.learned_through:
+        return 0
+    return part.learn(day, ((event_hash(st.borrower_id), c) for st in states for c in st.contrib))

@@ -9,36 +9,31 @@ one per partition as Kafka's default partitioner would place the borrowers):
 - the shared anomaly model (:class:`detectors.anomaly.BorrowerAnomaly`) and the
   online default model (:class:`detectors.default_model.DefaultModel`).
 
-The models learn a day at a time, in event time, so that the live worker and a
-replay of the same partition learn the same things in the same order and score
-with the same model:
+Everything the partition learns is *derived from the borrowers' states* when
+one of its days ends, never accumulated event by event: each state keeps which
+of its last 8 days a revenue report arrived for, and what it contributed to the
+models in its last few days (one anomaly sample per borrower-day while the
+anomaly rule is on; the PD labels of its label memory: a snapshot that aged
+``horizon_days`` without a default is a negative, reaching 90 DPD the
+positive). The worker writes a borrower's state with the event that changed it
+and re-reads events after a crash, so what a partition derives from its states
+is the same whether or not it crashed, and the same in a replay:
 
-- the core *contributes* while it reconciles a borrower: one anomaly sample per
-  borrower and local day (its feature vector at its first reconcile of the
-  day), and the PD labels of its label memory (a snapshot that aged
-  ``horizon_days`` without a default: a negative; reaching 90 DPD: a positive);
 - when the partition freezes day ``d`` (:func:`streams.core.feeds.close`), the
-  contributions made for days up to ``d - 2`` are learnt, sorted by moment and
-  borrower, and the models after that are kept as the *version* of day ``d - 2``
-  (the two days of slack let every borrower's timers of those days fire first,
-  in live mode and in replay alike); a contribution for a day already learnt is
-  dropped (counted in ``late``);
+  board counts, per source, the states with a report for ``d``;
+- once the partition's due borrowers have ticked, the contributions of the
+  days up to ``d - 2`` not learnt yet are learnt, sorted by moment and
+  borrower (:meth:`Partition.learn`), and the models after that are kept as
+  the *version* of that day;
 - a decision on local day ``f`` scores with the newest version of a day at
   most ``f - 3`` (the oldest kept when the decision is older than that).
 
-Parity holds in normal operation. It can break when contributions are lost in
-a crash between two checkpoints (the borrowers' states are ahead), or for
-events later than the allowed lateness: see the note in README "Shared models".
-
->>> from detectors.features import borrower_features
->>> part = Partition()
->>> calm, late = borrower_features(), borrower_features(dpd=100, max_dpd=100)
->>> part.contribute(86_400 * 739000, 1, calm)
->>> part.contribute(86_400 * 739000, 2, late, label=True)
->>> part.learn_through(739000, lambda t: t // 86_400)
+>>> from detectors.features import borrower_features, pack
+>>> from streams.core.state import Contribution
+>>> part, calm, late = Partition(), pack(borrower_features()), pack(borrower_features(dpd=100, max_dpd=100))
+>>> part.learn(739000, [(1, Contribution(739000, 0, calm)), (2, Contribution(739000, 0, late, 1))])
 2
->>> part.contribute(86_400 * 739001, 2, late, label=True)
->>> part.learn_through(739001, lambda t: t // 86_400)
+>>> part.learn(739001, [(2, Contribution(739001, 0, late, 1)), (2, Contribution(739000, 0, late, 1))])
 1
 >>> part.version(739004)[1].labels, part.version(739003)[1].labels   # a decision on 739003 uses 739000's
 (2, 1)
@@ -50,75 +45,52 @@ events later than the allowed lateness: see the note in README "Shared models".
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable
 
 import msgspec
 
 from alerts.lifecycle import LifecycleState
 from detectors.anomaly import BorrowerAnomaly
 from detectors.default_model import DefaultModel
-from detectors.features import pack, unpack
+from detectors.features import unpack
 from detectors.outage import FeedBoard
+from streams.core.state import Contribution
 
-__all__ = ["Partition", "Contribution"]
+__all__ = ["Partition", "KEEP_VERSIONS", "SLACK_DAYS"]
 
-_MAGIC = b"lw-partition/1\n"
+_MAGIC = b"lw-partition/2\n"
 KEEP_VERSIONS = 4
 SLACK_DAYS = 2  # a day's contributions are learnt when the partition freezes the day two days later
-
-
-class Contribution(msgspec.Struct, array_like=True):
-    """One thing for the shared models to learn: an anomaly sample (``label`` -1) or a PD label (0, 1)."""
-
-    moment: int  # epoch second of the reconcile that made it
-    h: int  # the borrower's stable hash: the order of contributions of one moment
-    x: list[int]  # packed features (detectors.features.pack)
-    label: int = -1
 
 
 class Partition:
     """One partition's feed board, outage alerts and shared models (in memory; :meth:`encode` checkpoints)."""
 
-    def __init__(self, pd: DefaultModel | None = None) -> None:
+    def __init__(self, pd: DefaultModel | None = None, anomaly: bool = True) -> None:
         self.board = FeedBoard()
         self.alerts: dict[str, LifecycleState] = {}  # source -> lifecycle of its ops_feed_outage alert
-        self.anomaly = BorrowerAnomaly()
+        # the anomaly model only while a rule reads it (its trees make a checkpoint some 50 KB larger)
+        self.anomaly: BorrowerAnomaly | None = BorrowerAnomaly() if anomaly else None
         self.pd = pd if pd is not None else DefaultModel()
-        self.pending: list[Contribution] = []
         self.versions: list[tuple[int, bytes]] = []  # (learnt through day, pickled (anomaly, pd))
-        self._cache: tuple[bytes, tuple[BorrowerAnomaly, DefaultModel]] | None = None  # the version last used
         self.learned_through = 0
-        self.late = 0  # contributions dropped: their day had been learnt already
+        self._cache: tuple[bytes, tuple[BorrowerAnomaly | None, DefaultModel]] | None = None  # last used
 
     # ------------------------------------------------------------------ learning
 
-    def contribute(self, moment: int, h: int, x: Mapping[str, float], label: bool | None = None) -> None:
-        """Remember something to learn (``label`` None: an anomaly sample)."""
-        self.pending.append(Contribution(moment, h, pack(x), -1 if label is None else int(label)))
-
-    def learn_through(self, day: int, day_of: Callable[[int], int]) -> int:
-        """Learn the contributions of local days up to ``day`` in a fixed order; keep the models as a version.
-
-        Returns how many were learnt. Contributions for a day learnt before are dropped.
-        """
+    def learn(self, day: int, contributions: Iterable[tuple[int, Contribution]]) -> int:
+        """Learn the ``(borrower hash, contribution)`` of days after the last learnt one up to ``day``, in a
+        fixed order; keep the models as that day's version. Returns how many were learnt."""
         if day <= self.learned_through:
             return 0
-        take, keep = [], []
-        for c in self.pending:
-            d = day_of(c.moment)
-            if self.learned_through and d <= self.learned_through:
-                self.late += 1
-            elif d <= day:
-                take.append(c)
+        take = sorted((c.moment, h, c.label, c.x) for h, c in contributions if self.learned_through < c.day <= day)
+        for _moment, _h, label, packed in take:
+            x = unpack(packed)
+            if label < 0:
+                if self.anomaly is not None:
+                    self.anomaly.score_and_learn(x)  # type: ignore[arg-type]
             else:
-                keep.append(c)
-        self.pending = keep
-        for c in sorted(take, key=lambda c: (c.moment, c.h, c.label, c.x)):
-            x = unpack(c.x)
-            if c.label < 0:
-                self.anomaly.score_and_learn(x)  # type: ignore[arg-type]
-            else:
-                self.pd.label(x, bool(c.label))
+                self.pd.label(x, bool(label))
         self.learned_through = day
         if take or not self.versions:  # pickled: a third of the cost of a deep copy of the trees
             self.versions.append((day, pickle.dumps((self.anomaly, self.pd), protocol=pickle.HIGHEST_PROTOCOL)))
@@ -127,10 +99,10 @@ class Partition:
         del self.versions[:-KEEP_VERSIONS]
         return len(take)
 
-    def version(self, today: int) -> tuple[BorrowerAnomaly, DefaultModel]:
+    def version(self, today: int) -> tuple[BorrowerAnomaly | None, DefaultModel]:
         """The models a decision on local day ``today`` scores with (see the module's docstring)."""
         if not self.versions:
-            return _FRESH_ANOMALY, _FRESH_PD
+            return (_FRESH_ANOMALY if self.anomaly is not None else None), _FRESH_PD
         best = self.versions[0][1]
         for day, raw in self.versions:
             if day <= today - SLACK_DAYS - 1:
@@ -140,33 +112,23 @@ class Partition:
         return self._cache[1]
 
     # ------------------------------------------------------------------ checkpoint
-    # Two parts: the feed board changes with every revenue report and is small (msgpack); the models
-    # change once a day and are large (pickle of river objects).
 
-    def encode_feeds(self) -> bytes:
-        return _feeds_encoder.encode(_Feeds(self.board, self.alerts))
-
-    def encode_models(self) -> bytes:
-        """A checkpoint of the models (pickle with a format header). Load only checkpoints you wrote."""
-        state = (self.anomaly, self.pd, self.pending, self.versions, self.learned_through, self.late)
+    def encode(self) -> bytes:
+        """A checkpoint (pickle with a format header; board, alerts, models). Load only checkpoints you wrote."""
+        state = (_feeds_encoder.encode(_Feeds(self.board, self.alerts)), self.anomaly, self.pd, self.versions,
+                 self.learned_through)
         return _MAGIC + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def encode(self) -> tuple[bytes, bytes]:
-        return self.encode_feeds(), self.encode_models()
-
     @classmethod
-    def decode(cls, checkpoint: tuple[bytes | None, bytes | None], pd: DefaultModel | None = None) -> Partition:
-        """A partition from its two checkpoints (either may be missing: a fresh part with the ``pd`` model)."""
-        feeds, models = checkpoint
-        part = cls(pd)
-        if feeds:
+    def decode(cls, raw: bytes | None, pd: DefaultModel | None = None, anomaly: bool = True) -> Partition:
+        """A partition from its checkpoint (``None``: a fresh one, with the ``pd`` model)."""
+        part = cls(pd, anomaly)
+        if raw:
+            if not raw.startswith(_MAGIC):
+                raise ValueError("not a loanwatch partition checkpoint (bad header or an older format)")
+            feeds, part.anomaly, part.pd, part.versions, part.learned_through = pickle.loads(raw[len(_MAGIC):])
             f = _feeds_decoder.decode(feeds)
             part.board, part.alerts = f.board, f.alerts
-        if models:
-            if not models.startswith(_MAGIC):
-                raise ValueError("not a loanwatch partition checkpoint (bad header)")
-            (part.anomaly, part.pd, part.pending, part.versions, part.learned_through,
-             part.late) = pickle.loads(models[len(_MAGIC):])
         return part
 
 

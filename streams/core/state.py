@@ -55,6 +55,15 @@ class Held(msgspec.Struct, array_like=True):
     event: Event
 
 
+class Contribution(msgspec.Struct, array_like=True):
+    """Something for the partition's shared models to learn: an anomaly sample (``label`` -1) or a PD label."""
+
+    day: int  # local day of the reconcile that made it
+    moment: int  # its epoch second
+    x: list[int]  # packed features (detectors.features.pack)
+    label: int = -1
+
+
 class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
     loan_id: str
     product: str
@@ -92,10 +101,12 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     lender_flows: list[int] = []  # flat ring [cents, lender key, ...] of the latest lender flows on the account
     held: list[Held] = []  # events not applied yet, in event-time order (see step.step: the reorder buffer)
     source: str = ""  # the source of its latest revenue report (pipeline outages are per source)
-    counted_day: int = 0  # the latest local day its revenue reports were counted on the partition's feed board
+    report_day: int = 0  # the latest local day a revenue report arrived for (arrival order, before the reorder)
+    reported: int = 0  # bit k: a report arrived for day report_day - k (k < 8); the partition counts them
     sampled_day: int = 0  # the latest local day it gave the shared models an anomaly sample (streams.core.shared)
     labels: LabelMemory | None = None  # feature snapshots awaiting their PD label
     defaulted: bool = False  # reached default_dpd: its positive label is given, it contributes no more
+    contrib: list[Contribution] = []  # what it gave the shared models in its last few days (learnt from here)
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:

@@ -32,11 +32,12 @@ from alerts.limits import LimitPolicy
 from alerts.records import Alert, CollectionTask, LimitChange, record_id
 from alerts.rules import RuleSet, evaluate, load_rules
 from detectors import cashflow, default_model, dormancy, outage, repayment, revenue
+from detectors.features import pack
 from detectors.limit import LimitModel, LimitState, note_settled
 from streams import events as ev
 from streams.core import credit, signals
 from streams.core.shared import Partition
-from streams.core.state import BorrowerState, Held, Installment, Loan, OpenTask
+from streams.core.state import BorrowerState, Contribution, Held, Installment, Loan, OpenTask
 
 ZERO = Decimal(0)
 DAY = 86_400
@@ -163,11 +164,11 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, part: Partition 
     and returns nothing.
 
     ``part``: what the borrowers of the partition share
-    (:class:`streams.core.shared.Partition`). A revenue report is counted on
-    its feed board when it arrives, the outage days it has judged do not count
-    as the borrower's silence, the reconciles contribute to its models and
-    score with them. ``None`` (a single borrower on its own): no outages are
-    known and the risk score is the rule-based prior.
+    (:class:`streams.core.shared.Partition`): the outage days of its feed
+    board do not count as the borrower's silence, and the risk score comes
+    from its models, to which the borrower's reconciles contribute (kept in
+    the state until the partition learns them). ``None`` (a single borrower on
+    its own): no outages are known and the risk score is the rule-based prior.
     """
     h = event_hash(event.event_id)
     if h in state.recent_ids or any(x.h == h for x in state.held):
@@ -178,11 +179,8 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, part: Partition 
     if len(state.recent_ids) > policy.recent_ids:
         del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
     state.events_applied += 1  # taken in: applied now or held
-    if part is not None and isinstance(event, ev.Revenue):
-        day = local_day(t, policy)
-        if day > state.counted_day:  # the borrower's first report of the day, counted as it arrives
-            state.counted_day = day
-            outage.note(part.board, event.source, day)
+    if isinstance(event, ev.Revenue):  # as it arrives: the partition counts who reported for each day
+        _note_report(state, local_day(t, policy), event.source)
     outputs: list[Output] = []
     if t <= state.advanced_to:  # later than the allowed lateness: time has moved on without it
         outputs.extend(_apply_event(state, event, t, h, state.advanced_to, policy, part))
@@ -293,7 +291,8 @@ def next_timer(state: BorrowerState, policy: Policy, part: Partition | None = No
         best = deadline
     if state.feed is not None and state.feed.last_day and today is not None \
             and "dormant_days" in policy.signals_used:
-        silent = _silence_day(state, today, _excused(state, today, part))  # the feed's silence reaching a warning or critical level
+        # the feed's silence reaching a warning or critical level
+        silent = _silence_day(state, today, _excused(state, today, part))
         if silent is not None:
             moment = day_start(silent, policy)
             if best is None or moment < best:
@@ -321,31 +320,49 @@ def _read(state: BorrowerState, today: int, now: int, dpd: int, part: Partition 
     if part is None:
         return signals.read(state, today, now, dpd)
     anomaly, pd = part.version(today)
-    return signals.read(state, today, now, dpd, excused=_excused(state, today, part), pd=pd,
-                        anomaly=anomaly if "anomaly_score" in policy.signals_used else None)
+    return signals.read(state, today, now, dpd, excused=_excused(state, today, part), pd=pd, anomaly=anomaly)
+
+
+def _note_report(state: BorrowerState, day: int, source: str) -> None:
+    """A revenue report arrived for local ``day``: remember it among the last 8 days (a bit each)."""
+    state.source = source
+    if day > state.report_day:
+        shift = day - state.report_day
+        state.reported = ((state.reported << shift) | 1) & 0xFF if shift < 8 else 1
+        state.report_day = day
+    elif state.report_day - day < 8:
+        state.reported |= 1 << (state.report_day - day)
+
+
+_CONTRIB_DAYS = 5  # contributions are kept this many days: the partition learns them two days on
 
 
 def _contribute(state: BorrowerState, today: int, moment: int, dpd: int, reading: signals.Reading,
                 part: Partition | None, policy: Policy) -> None:
-    """What the borrower gives the shared models at a reconcile: its first of a day gives an anomaly sample
-    and feeds its label memory (an aged snapshot is a negative); reaching default is the positive."""
-    if part is None or state.defaulted:
+    """What the borrower gives the shared models at a reconcile, kept in its state until the partition learns
+    it: its first reconcile of a day gives an anomaly sample and feeds its label memory (an aged snapshot is
+    a negative); reaching default gives the positive."""
+    if part is None:
         return
-    h = event_hash(state.borrower_id)
-    if today > state.sampled_day:
+    given: list[tuple[list[int], int]] = []
+    if today > state.sampled_day and not state.defaulted:
         state.sampled_day = today
         if state.labels is None:
             state.labels = default_model.LabelMemory()
         if "anomaly_score" in policy.signals_used:  # the anomaly model learns only while a rule reads it
-            part.contribute(moment, h, reading.features)
+            given.append((pack(reading.features), -1))
         for x, y in default_model.remember(state.labels, today, reading.features, policy.label_horizon_days):
-            part.contribute(moment, h, x, label=y)
-    if dpd >= policy.default_dpd:
+            given.append((pack(x), int(y)))
+    if dpd >= policy.default_dpd and not state.defaulted:
         state.defaulted = True
         label = default_model.on_default(state.labels or default_model.LabelMemory(), today,
                                          policy.label_horizon_days)
+        state.labels = None
         if label is not None:
-            part.contribute(moment, h, label[0], label=True)
+            given.append((pack(label[0]), 1))
+    if given or state.contrib:
+        state.contrib = [c for c in state.contrib if c.day > today - _CONTRIB_DAYS]
+        state.contrib.extend(Contribution(today, moment, x, y) for x, y in given)
 
 
 def _silence_day(state: BorrowerState, today: int, excused: int) -> int | None:
@@ -446,7 +463,6 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
             revenue.skip(state.revenue, gap[0], gap[1], state.sector or None)
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
         dormancy.note_event(state.feed, day)  # type: ignore[arg-type]
-        state.source = event.source
         return None
     if isinstance(event, ev.Cashflow):
         if state.cash is None:
