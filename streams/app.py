@@ -28,8 +28,7 @@ import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import metrics
-from streams.core import next_wake
-from streams.core import state as state_codec
+from streams.core.shared import Member
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor, Result
 from streams.replay import encode_record
@@ -124,6 +123,7 @@ def create_app(settings: Settings) -> faust.App:
     unsent: set[Any] = set()  # state writes not yet acknowledged by the broker (FutureMessage)
     _flush_state_before_commit(app, unsent)
     timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer)
+    members: dict[bytes, Member] = {}  # key -> what its partition's day's end reads of the borrower
     index = {"complete": False}  # False until rebuilt from the whole table after an assignment
     processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
     health = Health(settings.worker.health_stall_seconds)
@@ -141,11 +141,13 @@ def create_app(settings: Settings) -> faust.App:
             await _deliver(batch, key, settings)
 
     def remember(key: bytes, state_raw: bytes) -> None:
-        state = state_codec.decode(state_raw)
-        timers[key] = (state.partition, next_wake(state, processor.policy))
+        partition, wake, member = processor.place(state_raw)
+        timers[key] = (partition, wake)
+        members[key] = member
 
     def rebuild_timers() -> None:
         timers.clear()
+        members.clear()
         for key, value in states.items():
             if value:
                 remember(key, value)
@@ -157,11 +159,11 @@ def create_app(settings: Settings) -> faust.App:
         if partition not in processor.parts:
             processor.parts[partition] = processor.new_part(boards.get(f"part/{partition}".encode()))
 
-    def members_states(partition: int) -> Iterator[bytes]:
+    def members_states(partition: int) -> Iterator[Member]:
         """The states of the partition's borrowers (what its board counts and its models learn from)."""
         if not index["complete"]:
             rebuild_timers()
-        return (states.data[k] for k in sorted(k for k, (p, _at) in timers.items() if p == partition))
+        return (members[k] for k in sorted(k for k, (p, _at) in timers.items() if p == partition))
 
     async def save_part(partition: int) -> None:
         """Checkpoint the partition's board and models, and wait for the broker to have it.

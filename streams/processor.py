@@ -21,7 +21,7 @@ from detectors.default_model import DefaultModel
 from streams import metrics
 from streams.core import Policy, Rejection, advance, feeds, new_state, next_wake, snapshot, step
 from streams.core import state as state_codec
-from streams.core.shared import SLACK_DAYS, Partition
+from streams.core.shared import Member, Partition
 from streams.core.step import local_day
 from streams.decode import DeadLetter, dead_letter, decode
 from streams.events import Event
@@ -36,6 +36,7 @@ class Result:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     partition: int = -1  # the borrower's partition
     wake: int | None = None  # when the borrower next needs a tick (core.next_wake)
+    member: Member | None = None  # what the partition's day's end reads of the borrower
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ class Processor:
                 result.dead_letters.append(self._rejected(item, msg if item.event_id == event.event_id else None))
             else:
                 result.outputs.append(item)
-        result.partition, result.wake = state.partition, next_wake(state, self.policy)
+        result.partition, result.wake, result.member = state.partition, next_wake(state, self.policy), \
+            Member.of(state)
         duplicate = state.events_applied == before
         if not duplicate or result.outputs:
             result.state = state_codec.encode(state)
@@ -135,32 +137,31 @@ class Processor:
         limit = now if final else now - self.policy.lateness_seconds
         return local_day(limit, self.policy) - 1 > self.part(partition).board.frozen
 
-    def close_feeds(self, partition: int, now: int, states: Iterable[bytes], *, final: bool = False) -> list[Output]:
+    def close_feeds(self, partition: int, now: int, states: Iterable[Member], *, final: bool = False) -> list[Output]:
         """Time reached ``now`` on a partition: the days it ends are judged from its borrowers' ``states``
         (pipeline outages: ops alerts). Nothing to do (and ``states`` not read) unless :meth:`day_ends`."""
         if not self.day_ends(partition, now, final=final):
             return []
         part = self.part(partition)
-        out: list[Output] = list(feeds.close(part, now, self.policy, (state_codec.decode(s) for s in states),
-                                             final=final))
+        out: list[Output] = list(feeds.close(part, now, self.policy, states, final=final))
         metrics.observe_feeds(partition, part.board)
         return out
 
-    def learn(self, partition: int, now: int, states: Iterable[bytes]) -> bool:
+    def learn(self, partition: int, now: int, states: Iterable[Member]) -> bool:
         """After a day ended and the partition's due borrowers ticked: its shared models learn from the
         contributions in its borrowers' ``states``. Whether they learnt (the shell then checkpoints)."""
         part = self.part(partition)
-        day = local_day(now - self.policy.lateness_seconds, self.policy) - 1 - SLACK_DAYS
-        if day <= part.learned_through:
+        if feeds.learn_day(now, self.policy) <= part.learned_through:
             return False
-        feeds.learn(part, now, self.policy, (state_codec.decode(s) for s in states))
+        feeds.learn(part, now, self.policy, states)
         metrics.observe_models(partition, part)
         return True
 
-    def place(self, state_raw: bytes) -> tuple[int, int | None]:
-        """A stored state's partition and when it next needs a tick (for a shell rebuilding its index)."""
+    def place(self, state_raw: bytes) -> tuple[int, int | None, Member]:
+        """A stored state's partition, when it next needs a tick and what its day's end reads (for a shell
+        rebuilding its index)."""
         state = state_codec.decode(state_raw)
-        return state.partition, next_wake(state, self.policy)
+        return state.partition, next_wake(state, self.policy), Member.of(state)
 
     def tick(self, state_raw: bytes, now: int, *, final: bool = False) -> Result:
         """Move one borrower's time to ``now`` (epoch seconds): timers fire (see ``core.advance``).
@@ -176,7 +177,8 @@ class Processor:
             else:
                 result.outputs.append(item)
         result.state = state_codec.encode(state)
-        result.partition, result.wake = state.partition, next_wake(state, self.policy)
+        result.partition, result.wake, result.member = state.partition, next_wake(state, self.policy), \
+            Member.of(state)
         metrics.observe_outputs(result.outputs, result.dead_letters)
         return result
 

@@ -18,6 +18,7 @@ from typing import IO, Any
 import msgspec
 
 from alerts.records import Output
+from streams.core.shared import Member
 from streams.decode import DeadLetter
 from streams.processor import Message, Processor
 
@@ -90,11 +91,11 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
     of the core), so a replay with cutoffs writes the same files as without.
     """
     states = {} if states is None else states
-    members: dict[int, set[str]] = {}  # partition -> its borrowers
+    members: dict[int, dict[str, Member]] = {}  # partition -> its borrowers, as its day's end reads them
     wakes = Wakes()
     for borrower_id, raw in states.items():  # going on from where an earlier call stopped (finish=False)
-        partition, wake = processor.place(raw)
-        members.setdefault(partition, set()).add(borrower_id)
+        partition, wake, member = processor.place(raw)
+        members.setdefault(partition, {})[borrower_id] = member
         wakes.put(borrower_id, partition, wake)
     summary = ReplaySummary()
     batch: list[Output] = []
@@ -102,14 +103,19 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
     latest = 0
     pending = sorted(int(c.timestamp()) for c in cutoffs)
 
-    def members_states(partition: int) -> Iterator[bytes]:
-        return (states[b] for b in sorted(members.get(partition, ())))
+    def members_states(partition: int) -> list[Member]:
+        return [m for _, m in sorted(members.get(partition, {}).items())]
+
+    def keep(borrower_id: str, result: Any) -> None:
+        if result.state is not None:
+            states[borrower_id] = result.state
+            members.setdefault(result.partition, {})[borrower_id] = result.member
+        wakes.put(borrower_id, result.partition, result.wake)
 
     def tick_due(partition: int, clock: int) -> None:
         for borrower_id in wakes.due(partition, clock - processor.policy.lateness_seconds):
             result = processor.tick(states[borrower_id], clock)
-            states[borrower_id] = result.state or states[borrower_id]
-            wakes.put(borrower_id, result.partition, result.wake)
+            keep(borrower_id, result)
             batch.extend(result.outputs)
             letters.extend(result.dead_letters)
 
@@ -118,8 +124,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         for borrower_id in sorted(states):
             # timers due by the cutoff fire; the snapshot is the borrower's standing at the cutoff
             result = processor.tick(states[borrower_id], cutoff + processor.policy.lateness_seconds)
-            states[borrower_id] = result.state or states[borrower_id]
-            wakes.put(borrower_id, result.partition, result.wake)
+            keep(borrower_id, result)
             batch.extend(result.outputs)
             letters.extend(result.dead_letters)
             on_snapshot(label, processor.snapshot(states[borrower_id]))
@@ -141,10 +146,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         if ends:  # the event's moment ends days of its partition, as it does in the worker
             batch.extend(processor.close_feeds(partition, clock, members_states(partition)))
         result = processor.handle(decoded, states.get(decoded.borrower_id), msg)
-        if result.state is not None:
-            states[decoded.borrower_id] = result.state
-            members.setdefault(partition, set()).add(decoded.borrower_id)
-        wakes.put(decoded.borrower_id, result.partition, result.wake)
+        keep(decoded.borrower_id, result)
         latest = max(latest, event_time)
         batch.extend(result.outputs)
         letters.extend(result.dead_letters)
@@ -164,7 +166,7 @@ def replay(lines: Iterable[tuple[int, bytes]], processor: Processor, sink: Jsonl
         batch.extend(processor.close_feeds(partition, now, members_states(partition), final=True))
     for borrower_id in sorted(states):
         result = processor.tick(states[borrower_id], now, final=True)
-        states[borrower_id] = result.state or states[borrower_id]
+        keep(borrower_id, result)
         batch.extend(result.outputs)
         letters.extend(result.dead_letters)
     for partition in sorted(members):  # what the worker's clock tick would learn now

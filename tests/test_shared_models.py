@@ -71,11 +71,6 @@ def test_the_learned_default_model_changes_the_risk_scores_of_the_records():
     assert all(0.0 <= s <= 1.0 for s in risk_scores(files))
 
 
-def test_a_replay_learns_and_scores_the_same_every_time():
-    _, files = learned()
-    assert run(Processor(policy(), partitions=2)) == files
-
-
 def test_a_replay_stopped_and_restored_from_its_states_and_checkpoints_gives_the_uninterrupted_records():
     """Stop half-way; restore the borrowers' states and the partitions' checkpoints (board, models) into a new
     processor, as a restarted worker does; go on: the records are those of the run that never stopped."""
@@ -102,7 +97,7 @@ def test_a_replay_stopped_and_restored_from_its_states_and_checkpoints_gives_the
 
 def test_with_the_anomaly_rule_on_the_anomaly_model_learns_a_sample_per_borrower_day_and_scores():
     processor = Processor(policy(anomaly=True), partitions=1)
-    files = run(processor, LINES[:6000])
+    files = run(processor, LINES[:3500])
     part = processor.parts[0]
     assert part.anomaly.seen > 1000
     assert b'"type":"anomaly"' in files["alerts.jsonl"]

@@ -22,8 +22,7 @@ from alerts.lifecycle import LifecycleState
 from alerts.records import Alert
 from alerts.rules import evaluate
 from detectors import outage
-from streams.core.shared import SLACK_DAYS, Partition
-from streams.core.state import BorrowerState
+from streams.core.shared import SLACK_DAYS, Member, Partition
 from streams.core.step import Policy, day_start, event_hash, local_day
 
 __all__ = ["close", "learn", "feed_signals"]
@@ -40,7 +39,7 @@ def feed_signals(count: int, usual: int) -> dict[str, float]:
             "feed_usual_reporters": float(usual)}
 
 
-def close(part: Partition, now: int, policy: Policy, states: Iterable[BorrowerState], *,
+def close(part: Partition, now: int, policy: Policy, states: Iterable[Member], *,
           final: bool = False) -> list[Alert]:
     """Judge the days that are over by ``now`` less the allowed lateness; the ops alert records to send.
 
@@ -84,14 +83,19 @@ def close(part: Partition, now: int, policy: Policy, states: Iterable[BorrowerSt
     return out
 
 
-def learn(part: Partition, now: int, policy: Policy, states: Iterable[BorrowerState]) -> int:
+def learn(part: Partition, now: int, policy: Policy, states: Iterable[Member]) -> int:
     """The shared models learn the contributions, in the partition's ``states``, of the days up to
     ``SLACK_DAYS`` before the last frozen one that are not learnt yet.
 
     Call it after :func:`close` *and* after the partition's due borrowers have
     ticked to ``now``: their contributions for those days are in by then.
     """
-    day = local_day(now - policy.lateness_seconds, policy) - 1 - SLACK_DAYS
+    day = learn_day(now, policy)
     if day <= part.learned_through:
         return 0
     return part.learn(day, ((event_hash(st.borrower_id), c) for st in states for c in st.contrib))
+
+
+def learn_day(now: int, policy: Policy) -> int:
+    """The last day the models may learn once time reached ``now`` (the slack after the last frozen day)."""
+    return local_day(now - policy.lateness_seconds, policy) - 1 - SLACK_DAYS

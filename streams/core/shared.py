@@ -29,7 +29,7 @@ is the same whether or not it crashed, and the same in a replay:
   most ``f - 3`` (the oldest kept when the decision is older than that).
 
 >>> from detectors.features import borrower_features, pack
->>> from streams.core.state import Contribution
+>>> from streams.core.state import BorrowerState, Contribution
 >>> part, calm, late = Partition(), pack(borrower_features()), pack(borrower_features(dpd=100, max_dpd=100))
 >>> part.learn(739000, [(1, Contribution(739000, 0, calm)), (2, Contribution(739000, 0, late, 1))])
 2
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import msgspec
 
@@ -54,13 +55,27 @@ from detectors.anomaly import BorrowerAnomaly
 from detectors.default_model import DefaultModel
 from detectors.features import unpack
 from detectors.outage import FeedBoard
-from streams.core.state import Contribution
+from streams.core.state import BorrowerState, Contribution
 
-__all__ = ["Partition", "KEEP_VERSIONS", "SLACK_DAYS"]
+__all__ = ["Partition", "Member", "KEEP_VERSIONS", "SLACK_DAYS"]
 
 _MAGIC = b"lw-partition/2\n"
 KEEP_VERSIONS = 4
 SLACK_DAYS = 2  # a day's contributions are learnt when the partition freezes the day two days later
+
+
+class Member(NamedTuple):
+    """What a partition's day's end reads of one borrower's state (the shells keep it, so as not to decode)."""
+
+    borrower_id: str
+    source: str
+    report_day: int
+    reported: int
+    contrib: tuple[Contribution, ...]
+
+    @classmethod
+    def of(cls, state: BorrowerState) -> Member:
+        return cls(state.borrower_id, state.source, state.report_day, state.reported, tuple(state.contrib))
 
 
 class Partition:
