@@ -43,7 +43,8 @@ def isolated_settings(tmp: Path, bootstrap: str, partitions: int = 4) -> tuple[S
              "", "[worker]", f"web_port = {free_port()}", "tick_seconds = 1.0", "health_stall_seconds = 20.0", "", "[topics]",
              f"partitions = {partitions}", f"output_partitions = {partitions}"]
     lines += [f'{k} = "{v}"' for k, v in names.items()]
-    lines += ["", "[core]", "lateness_seconds = 10"]  # events wait 10 s for late ones, not the default 2 h
+    lines += ["", "[core]", "lateness_seconds = 10",  # events wait 10 s for late ones, not the default 2 h
+              "pd_min_positives = 2"]  # the partitions' learned default models weigh in: their parity is tested
     config.write_text("\n".join(lines) + "\n")
     return load(config, env={}), config
 
