@@ -35,11 +35,10 @@ of ``(state, today)``: the same in live mode (the wall clock's day) and in
 replay (event time).
 
 When many borrowers of one source go quiet together, that is a pipeline
-problem rather than many borrowers in trouble: :func:`pipeline_outage` names
-those sources so the alert layer raises one ops alert and holds the
-per-borrower dormancy warnings back. :func:`overdue` is the quick, per-borrower
-"a report is late against the rhythm" test to tally for it: it turns within a
-day or two for daily reporters, long before anyone is silent.
+problem rather than many borrowers in trouble: the partition's feed board
+(:mod:`detectors.outage`, judged in :mod:`streams.core.feeds`) finds those
+days, and ``silent_since(..., excused=)`` does not count them as the
+borrower's silence.
 
 >>> state, policy = DormancyState(), DormancyPolicy()
 >>> for day in range(739000, 739030):           # a daily seller (April-May 2024)
@@ -71,7 +70,7 @@ from detectors.revenue import SPRING_FESTIVAL, calendar_event
 
 __all__ = [
     "DormancyPolicy", "DormancyState", "Silence", "DormancyDetector",
-    "note_event", "silent_since", "overdue", "pipeline_outage",
+    "note_event", "silent_since",
 ]
 
 _S = 100  # fixed point: gaps in 1/100 day
@@ -100,9 +99,6 @@ class DormancyPolicy:
     prior_weight: float = 2.0  # weight of the prior, in observed gaps
     alpha: float = 0.15  # EWMA weight of a new gap
     spring_festival: bool = True  # Spring Festival days are not silence
-    outage_min_borrowers: int = 50  # a source needs this many borrowers to judge an outage
-    outage_share: float = 0.3  # ... and this share of them overdue at once
-    overdue_slack_days: float = 1.0
 
 
 DEFAULT_POLICY = DormancyPolicy()
@@ -245,44 +241,6 @@ def silent_since(state: DormancyState, today: int, policy: DormancyPolicy = DEFA
     threshold = _with_festival(state, threshold, policy) + max(excused, 0)
     days = today - state.last_day
     return Silence(days > threshold, max(days, 0), round(typical, 2), round(threshold, 2))
-
-
-def overdue(state: DormancyState, today: int, policy: DormancyPolicy = DEFAULT_POLICY) -> bool:
-    """Is the next event late against the rhythm (typical gap + 2 deviations + slack)?
-
-    Meant for the per-source tally behind :func:`pipeline_outage`: a daily
-    reporter is overdue after about two quiet days. Borrowers without a known
-    rhythm (fewer than 3 gaps) are never overdue.
-
-    >>> s = DormancyState()
-    >>> for day in range(100, 130):
-    ...     note_event(s, day)
-    >>> overdue(s, 131), overdue(s, 133)
-    (False, True)
-    """
-    if state.gaps < 3:
-        return False
-    late_after = state.gap / _S + 2 * state.dev / _S + policy.overdue_slack_days
-    return today - state.last_day > late_after
-
-
-def pipeline_outage(silent_by_source: Mapping[str, tuple[int, int]],
-                    policy: DormancyPolicy = DEFAULT_POLICY) -> list[str]:
-    """The sources where many borrowers went quiet at once: ``{source: (quiet, total)}`` in, names out.
-
-    ``quiet`` is best the count of borrowers :func:`overdue` on the day (or
-    silent, if that is what the caller tallies), ``total`` the borrowers of the
-    source with a known rhythm. A source qualifies with at least
-    ``outage_min_borrowers`` borrowers of which at least ``outage_share`` are
-    quiet. Sorted, so the result is deterministic.
-
-    >>> pipeline_outage({"pos": (480, 500), "ecommerce": (3, 900), "tax": (20, 30)})
-    ['pos']
-    """
-    return sorted(
-        source for source, (quiet, total) in silent_by_source.items()
-        if total >= policy.outage_min_borrowers and quiet >= policy.outage_share * total
-    )
 
 
 class DormancyDetector(AnomalyDetector):

@@ -22,7 +22,6 @@ from streams import metrics
 from streams.core import Policy, Rejection, advance, feeds, new_state, next_wake, snapshot, step
 from streams.core import state as state_codec
 from streams.core.shared import Member, Partition
-from streams.core.step import local_day
 from streams.decode import DeadLetter, dead_letter, decode
 from streams.events import Event
 
@@ -134,8 +133,7 @@ class Processor:
 
     def day_ends(self, partition: int, now: int, *, final: bool = False) -> bool:
         """Whether ``now`` ends a day of the partition (then :meth:`close_feeds` and :meth:`learn` have work)."""
-        limit = now if final else now - self.policy.lateness_seconds
-        return local_day(limit, self.policy) - 1 > self.part(partition).board.frozen
+        return feeds.frozen_through(now, self.policy, final=final) > self.part(partition).board.frozen
 
     def close_feeds(self, partition: int, now: int, states: Iterable[Member], *, final: bool = False) -> list[Output]:
         """Time reached ``now`` on a partition: the days it ends are judged from its borrowers' ``states``

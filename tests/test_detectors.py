@@ -362,29 +362,6 @@ def test_gaps_are_learnt_in_days_outside_spring_festival():
     assert s.gaps == before[2] + 2
 
 
-def test_five_hundred_borrowers_of_one_source_going_quiet_is_a_pipeline_outage():
-    states = {f"B{i}": dm.DormancyState() for i in range(500)}
-    other = {f"E{i}": dm.DormancyState() for i in range(300)}
-    for day in range(START, START + 60):
-        for s in (*states.values(), *other.values()):
-            dm.note_event(s, day)
-    for day in range(START + 60, START + 63):  # the ecommerce feed keeps flowing, the pos feed stops
-        for s in other.values():
-            dm.note_event(s, day)
-    today = START + 62
-    tally = {
-        "pos": (sum(dm.overdue(s, today) for s in states.values()), len(states)),
-        "ecommerce": (sum(dm.overdue(s, today) for s in other.values()), len(other)),
-    }
-    assert dm.pipeline_outage(tally) == ["pos"]
-    # the outage shows two days in, long before any borrower is silent
-    assert not any(dm.silent_since(s, today).is_silent for s in states.values())
-
-
-def test_a_small_source_is_never_an_outage():
-    assert dm.pipeline_outage({"tax": (40, 40)}) == []
-
-
 # --------------------------------------------------------------------------- cash flow
 
 

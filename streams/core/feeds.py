@@ -48,8 +48,7 @@ def close(part: Partition, now: int, policy: Policy, states: Iterable[Member], *
     partition's ``states`` with a report for it (at most the last 8 days are
     counted at once). Each judged day is reconciled as of the end of that day.
     """
-    limit = now if final else now - policy.lateness_seconds
-    through = local_day(limit, policy) - 1
+    through = frozen_through(now, policy, final=final)
     if through <= part.board.frozen:
         return []
     first = max(part.board.frozen + 1, through - 7) if part.board.frozen else through - 7
@@ -96,6 +95,12 @@ def learn(part: Partition, now: int, policy: Policy, states: Iterable[Member]) -
     return part.learn(day, ((event_hash(st.borrower_id), c) for st in states for c in st.contrib))
 
 
+def frozen_through(now: int, policy: Policy, *, final: bool = False) -> int:
+    """The last local day that is over once time reached ``now``: its end plus the allowed lateness has
+    passed (``final``: the end of a replay, nothing waits)."""
+    return local_day(now if final else now - policy.lateness_seconds, policy) - 1
+
+
 def learn_day(now: int, policy: Policy) -> int:
     """The last day the models may learn once time reached ``now`` (the slack after the last frozen day)."""
-    return local_day(now - policy.lateness_seconds, policy) - 1 - SLACK_DAYS
+    return frozen_through(now, policy) - SLACK_DAYS

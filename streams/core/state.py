@@ -74,7 +74,8 @@ class Loan(msgspec.Struct, array_like=True, omit_defaults=True):
     settled_seqs: int = 0  # installments settled in full and pruned from the list
     max_dpd: int = 0
     tasks: list[OpenTask] = []
-    payment_ids: list[int] = []  # hashes of applied repayment event ids
+    payment_ids: list[int] = []  # legacy (states written before repaid_ids): moved there on decode
+    repaid_ids: bytes = b""  # keys of the applied repayments' event ids, ID_BYTES each (see id_key)
 
 
 class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
@@ -83,7 +84,7 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     clock: int = 0  # latest event time seen (epoch seconds)
     advanced_to: int = 0  # timers at or before this moment have fired
     loans: list[Loan] = []
-    recent_ids: list[int] = []  # hashes of recently applied event ids (a ring)
+    recent_ids: list[int] = []  # legacy (states written before seen_ids): moved there on decode
     max_dpd: int = 0
     events_applied: int = 0
     # fields are appended at the end only (array-like encoding): states written before still decode
@@ -103,10 +104,11 @@ class BorrowerState(msgspec.Struct, array_like=True, omit_defaults=True):
     source: str = ""  # the source of its latest revenue report (pipeline outages are per source)
     report_day: int = 0  # the latest local day a revenue report arrived for (arrival order, before the reorder)
     reported: int = 0  # bit k: a report arrived for day report_day - k (k < 8); the partition counts them
-    sampled_day: int = 0  # the latest local day it gave the shared models an anomaly sample (streams.core.shared)
+    sampled_day: int = 0  # the latest local day it gave the shared models its daily sample (anomaly, label memory)
     labels: LabelMemory | None = None  # feature snapshots awaiting their PD label
     defaulted: bool = False  # reached default_dpd: its positive label is given, it contributes no more
     contrib: list[Contribution] = []  # what it gave the shared models in its last few days (learnt from here)
+    seen_ids: bytes = b""  # keys of the latest applied event ids, ID_BYTES each, oldest first (a ring; id_key)
 
     def loan(self, loan_id: str) -> Loan | None:
         for loan in self.loans:
@@ -124,4 +126,39 @@ def encode(state: BorrowerState) -> bytes:
 
 
 def decode(raw: bytes) -> BorrowerState:
-    return _decoder.decode(raw)
+    state = _decoder.decode(raw)
+    if state.recent_ids:  # written before the packed keys: the same keys, moved
+        state.seen_ids = b"".join(id_key(h) for h in state.recent_ids) + state.seen_ids
+        state.recent_ids = []
+    for loan in state.loans:
+        if loan.payment_ids:
+            loan.repaid_ids = b"".join(id_key(h) for h in loan.payment_ids) + loan.repaid_ids
+            loan.payment_ids = []
+    return state
+
+
+ID_BYTES = 6  # bytes of an event id's hash kept to recognise a re-delivery (48 bits)
+
+
+def id_key(h: int) -> bytes:
+    """The key kept for an event id's 64-bit hash (its top ID_BYTES bytes).
+
+    48 bits: with the 32 latest ids kept, a new event is taken for a re-delivery
+    with probability 32 / 2**48 (about 1e-13), once in ten trillion events.
+
+    >>> id_key(0x0102030405060708)
+    b'\\x01\\x02\\x03\\x04\\x05\\x06'
+    """
+    return (h >> (64 - 8 * ID_BYTES)).to_bytes(ID_BYTES, "big")
+
+
+def has_id(keys: bytes, key: bytes) -> bool:
+    """Is ``key`` one of the packed ``keys`` (at a key boundary)?
+
+    >>> has_id(b"abcdefghijkl", b"ghijkl"), has_id(b"abcdefghijkl", b"bcdefg")
+    (True, False)
+    """
+    i = keys.find(key)
+    while i > 0 and i % ID_BYTES:
+        i = keys.find(key, i + 1)
+    return i >= 0

@@ -37,7 +37,17 @@ from detectors.limit import LimitModel, LimitState, note_settled
 from streams import events as ev
 from streams.core import credit, signals
 from streams.core.shared import Partition
-from streams.core.state import BorrowerState, Contribution, Held, Installment, Loan, OpenTask
+from streams.core.state import (
+    ID_BYTES,
+    BorrowerState,
+    Contribution,
+    Held,
+    Installment,
+    Loan,
+    OpenTask,
+    has_id,
+    id_key,
+)
 
 ZERO = Decimal(0)
 DAY = 86_400
@@ -171,13 +181,12 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, part: Partition 
     its own): no outages are known and the risk score is the rule-based prior.
     """
     h = event_hash(event.event_id)
-    if h in state.recent_ids or any(x.h == h for x in state.held):
+    seen = id_key(h)
+    if has_id(state.seen_ids, seen) or any(x.h == h for x in state.held):
         return []
     t = epoch(event.occurred_at)
     state.clock = max(state.clock, t)
-    state.recent_ids.append(h)
-    if len(state.recent_ids) > policy.recent_ids:
-        del state.recent_ids[: len(state.recent_ids) - policy.recent_ids]
+    state.seen_ids = (state.seen_ids + seen)[-policy.recent_ids * ID_BYTES:]
     state.events_applied += 1  # taken in: applied now or held
     if isinstance(event, ev.Revenue):  # as it arrives: the partition counts who reported for each day
         _note_report(state, local_day(t, policy), event.source)
@@ -485,9 +494,10 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
     if loan is None:
         return f"{type(event).__name__} for unknown loan {event.loan_id} (no loan_opened/1 seen)"
     if isinstance(event, ev.Repayment):
-        if h in loan.payment_ids:
+        seen = id_key(h)
+        if has_id(loan.repaid_ids, seen):
             return None
-        loan.payment_ids.append(h)
+        loan.repaid_ids += seen
         _note_own_amount(state, event.amount)
         for inst in _allocate(loan, event.amount, event.installment_seq, local_day(t, policy)):
             if state.limit is None:
