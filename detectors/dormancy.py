@@ -24,8 +24,9 @@ whatever its first gaps were: among real marketplace sellers (Olist), a new
 seller quiet for three weeks sold nothing in the following month more often
 than not, and new sellers are most of those that stop for good.
 
-Spring Festival (the window of :func:`detectors.revenue.calendar_event`, the
-same for every sector) does not count: its days are not silence, gaps are
+Public holidays (Spring Festival and National Day's Golden Week, the windows
+of :func:`detectors.revenue.calendar_event` every sector shares) do not count:
+their days are not silence, gaps are
 learnt in ordinary days, and the reported ``threshold`` is lengthened by the
 festival days the silence spans, so ``days_silent > threshold`` stays the test
 and the feed still turns silent on day ``last_day + floor(threshold) + 1``.
@@ -57,6 +58,7 @@ Silence(is_silent=False, days_silent=20, typical_gap=1.32, threshold=33.0)
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,7 +100,7 @@ class DormancyPolicy:
     prior_gap: float = 7.0  # the rhythm assumed before the borrower's own is known
     prior_weight: float = 2.0  # weight of the prior, in observed gaps
     alpha: float = 0.15  # EWMA weight of a new gap
-    spring_festival: bool = True  # Spring Festival days are not silence
+    spring_festival: bool = True  # public-holiday days (Spring Festival, National Day) are not silence
 
 
 DEFAULT_POLICY = DormancyPolicy()
@@ -123,18 +125,17 @@ class Silence(NamedTuple):
 
 
 def _festival_windows() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(first days, last days) of the Spring Festival windows, as the revenue calendar has them."""
+    """(first days, last days) of the public-holiday windows every sector shares in the revenue calendar
+    (Spring Festival, National Day), over the years the calendar knows."""
     runs: list[tuple[int, int]] = []
-    for date in SPRING_FESTIVAL.values():
-        o = date.toordinal()
-        for day in range(o - 60, o + 61):
-            if calendar_event(day, "default") is None:
-                continue
-            if runs and runs[-1][1] == day - 1:
-                runs[-1] = (runs[-1][0], day)
-            else:
-                runs.append((day, day))
-    runs.sort()
+    years = sorted(SPRING_FESTIVAL)
+    for day in range(dt.date(years[0], 1, 1).toordinal(), dt.date(years[-1], 12, 31).toordinal() + 1):
+        if calendar_event(day, "default") is None:
+            continue
+        if runs and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
     return tuple(r[0] for r in runs), tuple(r[1] for r in runs)
 
 
@@ -142,7 +143,7 @@ _FESTIVAL_FIRST, _FESTIVAL_LAST = _festival_windows()
 
 
 def _festival_days(a: int, b: int) -> int:
-    """Spring Festival days in ``(a, b]``."""
+    """Public-holiday days in ``(a, b]``."""
     n = 0
     i = bisect.bisect_right(_FESTIVAL_LAST, a)  # the first window ending after a
     while i < len(_FESTIVAL_FIRST) and _FESTIVAL_FIRST[i] <= b:
@@ -160,7 +161,7 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
     """An event of this feed happened on local day ``day`` (in place).
 
     Several events on one day count once; a late event for an earlier day
-    changes nothing. A gap is learnt in days that count (Spring Festival days
+    changes nothing. A gap is learnt in days that count (public-holiday days
     left out); a gap wholly inside the festival teaches nothing.
 
     >>> s = DormancyState()

@@ -291,14 +291,19 @@ def calendar_event(day: int, group: str) -> float | None:
     """The expected revenue factor on a calendar-event day, or ``None`` on an ordinary day.
 
     Spring Festival (every group): ramp-down the week before, shut the week of,
-    slow restart until the Lantern Festival. E-commerce: 618 (June 1–20) and
-    Double 11 (November 1–15). These days are masked from learning.
+    slow restart until the Lantern Festival. National Day's Golden Week
+    (October 1–7, every group): workshops and offices close, shops and
+    restaurants may have their best week; the factor is a middle guess, the
+    masking is what matters. E-commerce: 618 (June 1–20) and Double 11
+    (November 1–15). These days are masked from learning.
 
     >>> sf = dt.date(2026, 2, 17).toordinal()
     >>> calendar_event(sf, "default"), calendar_event(sf + 30, "default")
     (0.35, None)
     >>> calendar_event(dt.date(2026, 11, 11).toordinal(), "ecommerce")
     3.0
+    >>> calendar_event(dt.date(2026, 10, 3).toordinal(), "textile"), calendar_event(dt.date(2026, 10, 8).toordinal(), "textile")
+    (0.6, None)
     >>> calendar_event(dt.date(2026, 11, 11).toordinal(), "textile") is None
     True
     """
@@ -309,8 +314,10 @@ def calendar_event(day: int, group: str) -> float | None:
             if offset <= 6:
                 return 0.35
             return 0.7
+    d = dt.date.fromordinal(day)
+    if d.month == 10 and d.day <= 7:
+        return 0.6
     if group == "ecommerce":
-        d = dt.date.fromordinal(day)
         if d.month == 6 and d.day <= 20:
             return 2.5 if d.day == 18 else (1.3 if d.day < 18 else 0.9)
         if d.month == 11 and d.day <= 15:

@@ -44,14 +44,6 @@ DAY = dt.timedelta(days=1)
 
 # (story, expectation label) -> what the current detectors or rules get wrong
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("national_day_closure", "dormancy never"):
-        "a workshop closed for the 7-day National Day holiday gets a dormancy warning on 10-08 "
-        "(no holiday calendar in dormancy)",
-    ("national_day_closure", "revenue_decline never"):
-        "the National Day closure opens a CRITICAL revenue_decline (drop + collapse) on 10-08: only Spring "
-        "Festival and e-commerce peaks are in the revenue calendar, the closed days count as evidence",
-    ("national_day_closure", "any_alert never"):
-        "dormancy warning, critical revenue_decline and revenue_volatility for a public-holiday closure",
     ("monthly_reporter", "dormancy never"):
         "a borrower reporting monthly gets a dormancy warning in each of its first months (after 21-31 quiet "
         "days): the prior rhythm (weekly) and the 20-day cap dominate until ~4 monthly gaps are seen",

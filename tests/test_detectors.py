@@ -268,7 +268,11 @@ def test_an_intermittent_seller_with_gaps_of_five_to_ten_days_is_not_dormant_aft
     last = s.last_day
     silence = dm.silent_since(s, last + 8)
     assert not silence.is_silent and 5 <= silence.typical_gap <= 10
-    assert dm.silent_since(s, last + 21).is_silent  # three quiet weeks is silence for it
+    assert dt.date.fromordinal(last) == dt.date(2025, 9, 23)
+    # three quiet weeks is silence for it, but National Day's Golden Week (10-01 .. 10-07) is not silence
+    assert not dm.silent_since(s, last + 21).is_silent
+    assert dm.silent_since(s, last + 21 + 7).is_silent
+    assert dm.silent_since(s, last + 21, dm.DormancyPolicy(spring_festival=False)).is_silent
 
 
 def test_a_new_borrower_is_measured_against_the_prior_rhythm():
