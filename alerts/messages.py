@@ -63,6 +63,11 @@ TEMPLATES.update({
         "Revenue has collapsed: {drop:.0%} below its seasonal baseline over the last {days:.0f} days.",
         "营业收入断崖式下跌：近{days:.0f}天较季节性基线下降{drop:.0%}。",
     ),
+    "revenue_erosion": (
+        "Revenue has been eroding: the last days' revenue is {value:.0%} below its level of three months ago "
+        "(threshold {threshold:.0%}).",
+        "营业收入持续缓慢下滑：近期收入较三个月前的水平下降{value:.0%}（阈值{threshold:.0%}）。",
+    ),
     "revenue_volatility": (
         "Daily revenue has become {value:.1f} times as volatile as usual (threshold {threshold:.1f} times).",
         "日营业收入波动幅度升至平时的{value:.1f}倍（阈值{threshold:.1f}倍）。",

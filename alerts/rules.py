@@ -53,6 +53,11 @@ SIGNALS: dict[str, Signal] = {
                                              "baseline, 0..1 (1 - the revenue detector's drop_ratio)"),
     "revenue_drop_days": Signal("borrower", "days since the sustained drop began; 0 while the revenue detector "
                                             "sees no drop"),
+    "revenue_erosion": Signal("borrower", "share by which the last days' revenue (half-life 7 days) is below the "
+                                          "baseline level of three month-ends ago, deseasonalised, 0..1; 0 in the "
+                                          "first three months: slow erosion the drop detector follows"),
+    "revenue_level_erosion": Signal("borrower", "share by which the baseline level itself fell over the last three "
+                                                "month-ends, 0..1 (a bad week barely moves it)"),
     "revenue_volatility_ratio": Signal("borrower", "short-run over long-run dispersion of revenue"),
     "revenue_collapsed": Signal("borrower", "1 when revenue has collapsed to near zero, else 0"),
     "dormant_days": Signal("borrower", "days since the last revenue or account event"),
@@ -75,6 +80,7 @@ SIGNALS: dict[str, Signal] = {
 
 BASELINES: dict[str, str] = {
     "revenue_expected_daily": "seasonal baseline revenue per day, currency units",
+    "revenue_daily_3m_ago": "the last days' revenue at the baseline level of three month-ends ago, currency units",
     "revenue_volatility_usual": "usual dispersion of daily revenue",
     "dormancy_threshold_days": "quiet days after which the silent-feed detector calls this borrower silent",
     "report_gap_days": "the borrower's typical gap between reports, in days",

@@ -72,7 +72,7 @@ from detectors.revenue import SPRING_FESTIVAL, calendar_event
 
 __all__ = [
     "DormancyPolicy", "DormancyState", "Silence", "DormancyDetector",
-    "note_event", "silent_since",
+    "note_event", "silent_since", "PERIOD_DAYS",
 ]
 
 _S = 100  # fixed point: gaps in 1/100 day
@@ -113,6 +113,10 @@ class DormancyState(msgspec.Struct, array_like=True, omit_defaults=True):
     gap: int = 0  # EWMA of gaps between event days, 1/100 day
     dev: int = 0  # EWMA of |gap - mean|, 1/100 day
     gaps: int = 0  # gaps observed (saturates at 255)
+    period: int = 0  # the reporting period the feed declares, in days (0: daily)
+
+
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}  # a declared reporting period (revenue/1 ``period``), in days
 
 
 class Silence(NamedTuple):
@@ -157,12 +161,17 @@ def _quiet_days(a: int, b: int, policy: DormancyPolicy) -> int:
     return b - a - (_festival_days(a, b) if policy.spring_festival else 0)
 
 
-def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_POLICY) -> None:
+def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_POLICY, *,
+               period: str = "day") -> None:
     """An event of this feed happened on local day ``day`` (in place).
 
     Several events on one day count once; a late event for an earlier day
     changes nothing. A gap is learnt in days that count (public-holiday days
-    left out); a gap wholly inside the festival teaches nothing.
+    left out); a gap wholly inside the festival teaches nothing. ``period``:
+    the reporting period the event declares (``day``, ``week``, ``month``):
+    until the borrower's own rhythm is known it is the prior rhythm, and a
+    borrower is never silent sooner than one period (a monthly VAT filer is
+    not silent after three quiet weeks).
 
     >>> s = DormancyState()
     >>> for day in (10, 10, 15, 21, 19):
@@ -170,6 +179,8 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
     >>> s.last_day, s.gaps, s.gap / 100
     (21, 2, 5.5)
     """
+    span = PERIOD_DAYS.get(period, 1)
+    state.period = span if span > 1 else 0
     if day <= state.last_day:
         return
     if state.last_day:
@@ -194,16 +205,17 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
 def _threshold(state: DormancyState, policy: DormancyPolicy) -> tuple[float, float]:
     """(typical gap, threshold in days that count) with the prior blended in for short histories."""
     w = state.gaps / (state.gaps + policy.prior_weight)
-    typical = w * state.gap / _S + (1 - w) * policy.prior_gap
-    dev = w * state.dev / _S + (1 - w) * policy.prior_gap / 2
+    prior = max(policy.prior_gap, state.period)
+    typical = w * state.gap / _S + (1 - w) * prior
+    dev = w * state.dev / _S + (1 - w) * prior / 2
     missed = min(policy.multiple * typical, max(policy.cap_days, policy.cap_multiple * typical))
     # gap = fixed part + exponential(scale): P(gap > d) = p at d = typical + scale x (ln(1/p) - 1)
     p = min(0.5, typical / (365.0 * policy.rare_years))  # once in rare_years years of gaps this size
     rare = typical + _EXP_SCALE * dev * (math.log(1.0 / p) - 1.0)
     threshold = max(missed, rare)
     if state.gaps < policy.new_gaps:
-        threshold = min(threshold, policy.cap_days)
-    return typical, max(threshold, policy.floor_days)
+        threshold = min(threshold, max(policy.cap_days, policy.cap_multiple * state.period))
+    return typical, max(threshold, policy.floor_days, state.period)
 
 
 def _with_festival(state: DormancyState, threshold: float, policy: DormancyPolicy) -> float:

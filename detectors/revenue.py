@@ -107,6 +107,7 @@ _L = 1000.0  # fixed-point scale of log factors
 
 # state.flags bits
 _DROPPED, _VOLATILE, _COARSE = 1, 2, 4
+EROSION_MONTHS = 3  # slow erosion: the level now against the level this many month-ends ago
 _PERIOD_DAYS = {"day": 1, "week": 7}
 
 
@@ -232,6 +233,7 @@ class RevenueState(msgspec.Struct, array_like=True, omit_defaults=True):
     last_block: int = 0  # day the last block closed
     weekday: list[int] = []  # 7 log factors, 1/1,000 (empty: flat)
     months: list[int] = []  # the borrower's own 12 log month factors, 1/1,000 (empty: none yet)
+    past: list[int] = []  # log of the level (cents) at the last EROSION_MONTHS month-ends, oldest first, 1/1,000
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,8 @@ class RevenueSignals:
     low_days: int  # consecutive days near zero
     collapse_days: int  # days near zero that make a collapse at this rhythm (0: an intermittent seller cannot collapse)
     trend_ratio: float  # level / slow level: slow erosion the drop detector absorbs
+    erosion: float  # 1 - recent revenue (deseasonalised) / the level EROSION_MONTHS month-ends ago (0: unknown)
+    level_erosion: float  # 1 - the level now / the level EROSION_MONTHS month-ends ago (0: unknown or grown)
     season: float  # seasonal factor of the day (month profile x calendar event), 1 = neutral
     sale_share: float  # share of days with a sale
 
@@ -488,6 +492,8 @@ def _signals(state: RevenueState, day: int, group: str, policy: RevenuePolicy) -
         drop_value, drop_baseline = state.run_act / _CENT / run_days, state.run_exp / _CENT / run_days
     else:
         drop_value, drop_baseline = value, baseline
+    known = ready and len(state.past) == EROSION_MONTHS
+    level_change = math.exp(math.log(state.level) - state.past[0] / _L) if known else 1.0
     return RevenueSignals(
         day=day,
         ready=ready,
@@ -508,6 +514,8 @@ def _signals(state: RevenueState, day: int, group: str, policy: RevenuePolicy) -
         low_days=state.low_run,
         collapse_days=need,
         trend_ratio=state.level / state.slow if state.slow > 0 else 1.0,
+        erosion=max(0.0, 1.0 - (value / baseline if baseline > 0 else 1.0) * level_change) if known else 0.0,
+        level_erosion=max(0.0, 1.0 - level_change) if known else 0.0,
         season=_season(day, group, state, policy) if day > 0 else 1.0,
         sale_share=p,
     )
@@ -647,6 +655,7 @@ def _month_roll(state: RevenueState, day: int, a: float, expected_base: float, m
             months[prev] = round((1 - w) * months[prev] + w * obs * _L)
             mean = sum(months) / 12
             state.months = [round(v - mean) for v in months]
+        state.past = [*state.past, round(math.log(max(state.level, 1)) * _L)][-EROSION_MONTHS:]
         state.month_act = state.month_exp = 0
     if not masked:
         state.month_act += round(a * _CENT)

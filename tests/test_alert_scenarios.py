@@ -44,22 +44,10 @@ DAY = dt.timedelta(days=1)
 
 # (story, expectation label) -> what the current detectors or rules get wrong
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("monthly_reporter", "dormancy never"):
-        "a borrower reporting monthly gets a dormancy warning in each of its first months (after 21-31 quiet "
-        "days): the prior rhythm (weekly) and the 20-day cap dominate until ~4 monthly gaps are seen",
-    ("monthly_reporter", "any_alert never"):
-        "the monthly reporter's dormancy warnings (see 'dormancy never')",
-    ("slow_decline_3pct_a_week", "revenue_decline opens_between"):
-        "sales eroding 3% a week (half gone by August) never raise a revenue alert: the baseline follows "
-        "the erosion and the drop detector sees no step; trend_ratio (level / slow level) is computed but no "
-        "rule reads it; the first alert is the delinquency at 30 DPD",
     ("revenue_drop_then_recovery", "revenue_decline opens_between"):
         "a 35% drop opens the warning only after ~4 weeks (2026-05-31): revenue_drop_ratio, measured from the "
         "start of the CUSUM run while the baseline still learns, reads 27-30% for a true 35% drop, under the "
         "rule's 30% threshold",
-    ("revenue_hovering_at_30pct", "revenue_decline opens_between"):
-        "sales ~30% down for ten weeks: the warning opens only on 2026-07-01, a month in, and resolves ten "
-        "days later while sales are still 30% down (the baseline absorbs the level; the ratio reads < 30%)",
     ("margin_squeeze", "margin_decline opens_between"):
         "supplier costs 60% -> 80% of sales from 07-01 (margin +13% -> -7%) is flagged only on 09-01: the "
         "recent margin pools the last two complete months, so one squeezed month shows as ~7 points, under "

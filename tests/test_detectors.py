@@ -81,6 +81,16 @@ def test_a_revenue_drop_of_40_percent_for_three_weeks_is_flagged_within_seven_da
     assert flagged.value < flagged.baseline
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_slow_erosion_shows_against_the_level_of_three_months_ago(seed):
+    onset = 200  # then 3% less each week
+    series = daily_revenue(onset + 150, seed=seed, factor=lambda i: 0.97 ** (max(i - onset, 0) / 7))
+    _, sigs = replay(series)
+    assert max(s.erosion for s in sigs[:onset]) < 0.25 and max(s.level_erosion for s in sigs[:onset]) < 0.10
+    late = sigs[onset + 120]  # sales about 40% lower
+    assert late.erosion > 0.25 and late.level_erosion > 0.10
+
+
 def test_a_single_bad_day_is_not_a_drop():
     series = daily_revenue(200, seed=3, factor=lambda i: 0.0 if i == 150 else 1.0)
     _, sigs = replay(series)
@@ -273,6 +283,19 @@ def test_an_intermittent_seller_with_gaps_of_five_to_ten_days_is_not_dormant_aft
     assert not dm.silent_since(s, last + 21).is_silent
     assert dm.silent_since(s, last + 21 + 7).is_silent
     assert dm.silent_since(s, last + 21, dm.DormancyPolicy(spring_festival=False)).is_silent
+
+
+def test_a_monthly_reporter_is_measured_against_its_declared_period():
+    s = dm.DormancyState()
+    for month in range(1, 4):  # three monthly VAT returns, on the last day of each month
+        dm.note_event(s, dt.date(2025, month + 1, 1).toordinal() - 1, period="month")
+    last = s.last_day
+    assert not dm.silent_since(s, last + 35).is_silent  # a daily feed would be silent after 20 quiet days
+    assert dm.silent_since(s, last + 46).is_silent  # 1.5 periods: a return missed
+    daily = dm.DormancyState()
+    for month in range(1, 4):
+        dm.note_event(daily, dt.date(2025, month + 1, 1).toordinal() - 1)
+    assert dm.silent_since(daily, daily.last_day + 21).is_silent
 
 
 def test_a_new_borrower_is_measured_against_the_prior_rhythm():

@@ -52,6 +52,10 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
             # a drop or collapse is its own alert, not volatility too (the detector's rule)
             signals["revenue_volatility_ratio"] = 0.0 if rev.dropped or rev.collapsed else rev.volatility_ratio
             baselines["revenue_expected_daily"] = rev.baseline
+            signals["revenue_erosion"] = rev.erosion
+            signals["revenue_level_erosion"] = rev.level_erosion
+            if rev.erosion < 1.0:  # what the recent days would have brought at the level of three months ago
+                baselines["revenue_daily_3m_ago"] = rev.value / (1.0 - rev.erosion)
     if state.feed is not None and state.feed.last_day:
         silence = dormancy.silent_since(state.feed, today, excused=excused)
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
