@@ -19,6 +19,16 @@ loans, or a data feed) from the detectors: ``revenue_drop_ratio``,
 'Revenue over the last 21 days is 38% below its seasonal baseline (threshold 30%).'
 >>> r.message_zh
 '近21天营业收入较季节性基线下降38%（阈值30%）。'
+
+A rule may require other signals: slow erosion counts only once the baseline
+level itself has moved (one bad week does not make it).
+
+>>> [f] = evaluate(rules, {"revenue_erosion": 0.31, "revenue_level_erosion": 0.14},
+...                {"revenue_daily_3m_ago": 9000.0})
+>>> f.reasons[0].code, f.reasons[0].message
+('revenue_erosion', "Revenue has been eroding: the last days' revenue is 31% below its level of three months ago (threshold 25%).")
+>>> evaluate(rules, {"revenue_erosion": 0.31, "revenue_level_erosion": 0.05}, {})
+[]
 """
 
 from __future__ import annotations
