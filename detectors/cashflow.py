@@ -14,10 +14,10 @@ bytes. Time is the movement's ``occurred_at`` as epoch seconds, passed in.
 * **Recent** means the last complete month for the flows and the last two
   complete months pooled for the margin (the current month while they cover
   under two weeks); the **baseline** is an EWMA over the months before them
-  (``baseline_months``), so a change shows within a month or two. A monthly
-  payment that moves across a month's end (paid on the 31st, then on the 1st)
-  puts two in one bucket and none in the next: pooling two months halves that
-  effect, it does not remove it.
+  (``baseline_months``), so a change shows within a month or two. For the
+  margin, payroll and rent paid in a month's last three days count for the
+  next month: a payday on the 1st that moves to the Friday before a weekend
+  would otherwise put two paydays in one month and none in the next.
 * **Net flow**: recent inflow minus outflow per day against the baseline's;
   *burning* when recent inflows cover less than ``burn_cover`` of outflows.
 * **Runway**: the latest ``balance_after`` summed over the borrower's accounts,
@@ -81,6 +81,7 @@ class CashflowPolicy:
     burn_cover: float = 0.8  # burning: recent operating inflows cover < 80% of outflows
     burn_clear: float = 0.9
     runway_days: float = 15.0  # low runway: balance lasts fewer days than this
+    runway_min_days: float = 30.0  # ... judged once a month of movements is known (payroll and rent are monthly)
     runway_clear_days: float = 20.0
     margin_drop: float = 0.08  # decline: the margin fell this much (absolute) against its baseline
     margin_clear: float = 0.04
@@ -90,6 +91,8 @@ class CashflowPolicy:
     max_accounts: int = 3
     own_counterparties: frozenset[str] = frozenset()  # our own (hashed) counterparty ids
     cost_types: frozenset[str] = frozenset({"supplier", "payroll", "rent"})
+    monthly_types: frozenset[str] = frozenset({"payroll", "rent"})  # monthly obligations: ...
+    month_end_days: int = 3  # ... paid in a month's last 3 days, they count for the next month (margin)
     _own_keys: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +119,7 @@ class CashflowState(msgspec.Struct, array_like=True, omit_defaults=True):
     accounts: list[int] = []  # flat [account key, balance cents, ...]
     lenders: list[int] = []  # flat ring [lender key << 1 | is_repayment, epoch day, ...]
     own: int = 0  # the lender key recognised as us (see note_own): never another lender
+    ahead: int = 0  # costs counted for the month after the current one (paid at its eve), cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +136,7 @@ class CashflowSignals:
     burning: bool
     balance: float | None  # latest balance over all accounts (None: never reported)
     typical_outflow: float  # outflow per day over the two complete months and this one
-    runway_days: float | None  # balance / typical outflow (None: unknown)
+    runway_days: float | None  # balance / typical outflow (None: unknown, or under a month of movements)
     runway_threshold: float
     low_runway: bool
     margin: float | None  # 1 - costs / customer inflows, last two months; None without customer inflows
@@ -225,8 +229,8 @@ def update(state: CashflowState, t: int, direction: str, amount: float, counterp
     else:
         if bucket is not None and counterparty_type != "transfer":
             bucket[_OUT] += x
-        if bucket is not None and counterparty_type in policy.cost_types:
-            bucket[_COST] += x
+        if counterparty_type in policy.cost_types:
+            _note_cost(state, t, x, counterparty_type in policy.monthly_types, policy)
         if counterparty_type == "loan_repayment" and counterparty_id:
             _note_lender(state, counterparty_id, t, True, policy)
     if balance_after is not None and t >= state.t:
@@ -288,7 +292,8 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     span = max(sum(d for _, d in views), 1.0)
     typical = sum(b[_OUT] for b, _ in views) / _CENT / span
     balance = sum(state.accounts[1::2]) / _CENT if state.accounts else None
-    runway = balance / typical if balance is not None and typical > 0 else None
+    # unknown until a month of movements is seen: payroll and rent are monthly lumps
+    runway = balance / typical if balance is not None and typical > 0 and span >= policy.runway_min_days else None
     low_runway = ready and runway is not None and (
         runway < policy.runway_days or (bool(was & _LOW_RUNWAY) and runway < policy.runway_clear_days))
     margin = 1.0 - cost / cust if cust > 0 else None
@@ -363,6 +368,21 @@ def _month_days(month: int) -> int:
     return (_month_start(month + 1) - _month_start(month)) // _DAY
 
 
+def _note_cost(state: CashflowState, t: int, cents: int, monthly: bool, policy: CashflowPolicy) -> None:
+    """Book a cost in its month's bucket; a monthly obligation (payroll, rent) paid in the last
+    ``month_end_days`` days of a month counts for the next: a payday on the 1st that moves to the Friday
+    before a weekend stays in its month, so the margin proxy does not see two paydays in one month and none
+    in the next."""
+    month = _month(t)
+    if monthly and (_month_start(month + 1) - t) < policy.month_end_days * _DAY:
+        month += 1
+    back = state.month - month
+    if back == -1:
+        state.ahead += cents
+    elif 0 <= back <= 2:
+        (state.cur, state.prev, state.prev2)[back][_COST] += cents
+
+
 def _roll_to(state: CashflowState, month: int, policy: CashflowPolicy) -> None:
     """Close months up to ``month``: the month leaving the recent window enters the baselines."""
     steps = 0
@@ -379,12 +399,13 @@ def _roll_to(state: CashflowState, month: int, policy: CashflowPolicy) -> None:
                 am = max(1.0 / (state.margin_months + 1), 1.0 / policy.baseline_months)
                 state.base_margin = round(state.base_margin + am * (m - state.base_margin))
                 state.margin_months += 1
-        state.prev2, state.prev, state.cur = state.prev, state.cur, [0] * 4
+        state.prev2, state.prev, state.cur = state.prev, state.cur, [0, 0, 0, state.ahead]
+        state.ahead = 0
         state.month += 1
         steps += 1
     if state.month < month:  # a silence of years: start the buckets afresh
         state.month = month
-        state.cur, state.prev, state.prev2 = [0] * 4, [0] * 4, [0] * 4
+        state.cur, state.prev, state.prev2, state.ahead = [0] * 4, [0] * 4, [0] * 4, 0
 
 
 def _note_balance(state: CashflowState, account_id: str | None, cents: int, policy: CashflowPolicy) -> None:

@@ -54,9 +54,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "supplier costs 60% -> 80% of sales from 07-01 (margin +13% -> -7%) is flagged only on 09-01: the "
         "recent margin pools the last two complete months, so one squeezed month shows as ~7 points, under "
         "the 8-point threshold",
-    ("payroll_and_rent_monthly", "margin_decline never"):
-        "a payroll paid on the Friday before a weekend 1st lands in the previous month (two payrolls in one "
-        "month, none in the next): margin_decline warnings in August and November for an unchanged business",
     ("one_big_supplier_payment", "margin_decline never"):
         "one stock purchase (ten days of sales) reads as an 11-point margin decline for two months: the "
         "margin proxy is cash-basis, a lump purchase is not told from a squeeze",
@@ -65,11 +62,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "a quarter, payroll fixed) raises margin_decline, though the revenue detector knows the season",
     ("textile_off_season_account", "any_alert never"):
         "the off-season margin_decline warning (see 'margin_decline never')",
-    ("new_borrower_first_weeks", "cash_runway never"):
-        "on the first day the cash detector is ready (14 days) its 'typical daily outflow' spreads a whole "
-        "month's rent and payroll over two weeks: runway ~14 days for a borrower with three weeks of cash",
-    ("new_borrower_first_weeks", "any_alert never"):
-        "the new borrower's cash_runway and margin_decline alerts (see those expectations)",
 }
 
 

@@ -462,6 +462,49 @@ def test_monthly_payroll_and_rent_do_not_look_like_a_margin_decline():
     assert declines == 0
 
 
+def test_a_payday_on_the_1st_moved_to_the_friday_before_a_weekend_stays_in_its_month():
+    def payday(year: int, month: int) -> dt.date:  # the 1st, or the Friday before when it falls on a weekend
+        first = dt.date(year, month, 1)
+        return first - dt.timedelta(days=first.weekday() - 4) if first.weekday() >= 5 else first
+
+    start = dt.datetime.fromtimestamp(T0, dt.UTC).date()
+    paydays = {payday(y, m) for y in (start.year, start.year + 1) for m in range(1, 13)}
+    assert any(p.day != 1 for p in paydays)  # some move back into the previous month
+    s, declines, margins = cf.CashflowState(), 0, set()
+    for d in range(400):
+        day = start + dt.timedelta(days=d)
+        cf.update(s, T0 + d * DAY + 3600, "in", 10_000, "customer")
+        cf.update(s, T0 + d * DAY + 7200, "out", 4_000, "supplier")
+        if day in paydays:
+            cf.update(s, T0 + d * DAY + 9000, "out", 90_000, "payroll")
+        sig = cf.advance(s, T0 + (d + 1) * DAY)
+        declines += sig.margin_decline
+        if sig.margin is not None and d > 90:
+            margins.add(round(sig.margin, 2))
+    assert declines == 0 and max(margins) - min(margins) < 0.04, sorted(margins)
+    bare = cf.CashflowPolicy(month_end_days=0)  # without the rule: two paydays in one month, none in the next
+    s, declines = cf.CashflowState(), 0
+    for d in range(400):
+        day = start + dt.timedelta(days=d)
+        cf.update(s, T0 + d * DAY + 3600, "in", 10_000, "customer", policy=bare)
+        cf.update(s, T0 + d * DAY + 7200, "out", 4_000, "supplier", policy=bare)
+        if day in paydays:
+            cf.update(s, T0 + d * DAY + 9000, "out", 90_000, "payroll", policy=bare)
+        declines += cf.advance(s, T0 + (d + 1) * DAY, bare).margin_decline
+    assert declines > 0
+
+
+def test_runway_is_unknown_until_a_month_of_movements_shows_the_monthly_lumps():
+    s = cf.CashflowState()
+    for d in range(45):  # 200k in the bank; 3k of costs a day, 60k of payroll on day 1 of the month
+        cf.update(s, T0 + d * DAY + 3600, "in", 3_000, "customer")
+        out = 3_000 + (60_000 if d in (1, 32) else 0)
+        sig = cf.update(s, T0 + d * DAY + 7200, "out", out, "supplier", balance_after=200_000)
+        if d < 29:
+            assert sig.runway_days is None and not sig.low_runway, d  # two weeks would read ~30 days of cash
+    assert sig.runway_days is not None and sig.runway_days > 25 and not sig.low_runway
+
+
 def test_outflows_exceeding_inflows_are_burning():
     s = cf.CashflowState()
     cash_days(s, 59)  # January and February
