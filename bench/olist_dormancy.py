@@ -16,7 +16,8 @@ mask). Brazilian merchants do not slow down for Spring Festival: in the revenue
 detector its masked weeks only withhold evidence, but the dormancy detector's
 rule (festival days are not silence) would delay the warning of every seller
 whose last sale falls in the weeks before it, so it is off here
-(``spring_festival=False``) unless ``--spring-festival`` is given.
+(``holidays=False``, which also leaves out China's National Day) unless
+``--spring-festival`` is given.
 
 Definitions
 -----------
@@ -176,7 +177,7 @@ SWEEP = (
     ("rare: once in 20 years", {"rare_years": 20.0}),
     ("new until 10 gaps, rare 20 years", {"new_gaps": 10, "rare_years": 20.0}),
     ("floor 9 days", {"floor_days": 9.0}),
-    ("with the Spring Festival rule", {"spring_festival": True}),
+    ("with the Spring Festival rule", {"holidays": True}),
 )
 
 
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     over = {k: v for k, v in (("floor_days", args.floor), ("multiple", args.multiple),
                               ("cap_days", args.cap), ("prior_gap", args.prior_gap),
                               ("new_gaps", args.new_gaps), ("rare_years", args.rare_years)) if v is not None}
-    dpol = dormancy.DormancyPolicy(**{"spring_festival": args.spring_festival, **over})
+    dpol = dormancy.DormancyPolicy(**{"holidays": args.spring_festival, **over})
     rpol = revenue.RevenuePolicy()
     t0 = time.perf_counter()
     sellers = load(args.data)
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"dormancy only, N = {args.judge_days}: {'policy':32s} {'(a)':>6s} {'(b)':>6s}")
         for label, kw in SWEEP:
-            r = measure(sellers, rpol, dormancy.DormancyPolicy(**{"spring_festival": False, **kw}), False,
+            r = measure(sellers, rpol, dormancy.DormancyPolicy(**{"holidays": False, **kw}), False,
                         args.judge_days)
             print(f"{'':28s}{label:32s} {r['recall']:6.3f} {r['false_rate']:6.3f}")
     return 0

@@ -80,7 +80,7 @@ def outcome(start: int, length: int | None, threshold: float) -> tuple[int, int]
 
 def main() -> int:
     sellers = od.load(od.DATA)
-    policy = dormancy.DormancyPolicy(spring_festival=False)
+    policy = dormancy.DormancyPolicy(holidays=False)
     months = sum(od.months_between(min(s.sales), max(s.sales)) for s in sellers.values())
     dormant = sum(s.dormant for s in sellers.values())
     tables = [_table(), _table()]  # by half of the sellers (a fixed split by id)

@@ -100,7 +100,7 @@ class DormancyPolicy:
     prior_gap: float = 7.0  # the rhythm assumed before the borrower's own is known
     prior_weight: float = 2.0  # weight of the prior, in observed gaps
     alpha: float = 0.15  # EWMA weight of a new gap
-    spring_festival: bool = True  # public-holiday days (Spring Festival, National Day) are not silence
+    holidays: bool = True  # public-holiday days (Spring Festival, National Day) are not silence
 
 
 DEFAULT_POLICY = DormancyPolicy()
@@ -158,7 +158,7 @@ def _festival_days(a: int, b: int) -> int:
 
 def _quiet_days(a: int, b: int, policy: DormancyPolicy) -> int:
     """Days in ``(a, b]`` that count as silence."""
-    return b - a - (_festival_days(a, b) if policy.spring_festival else 0)
+    return b - a - (_festival_days(a, b) if policy.holidays else 0)
 
 
 def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_POLICY, *,
@@ -220,7 +220,7 @@ def _threshold(state: DormancyState, policy: DormancyPolicy) -> tuple[float, flo
 
 def _with_festival(state: DormancyState, threshold: float, policy: DormancyPolicy) -> float:
     """The threshold in calendar days after ``last_day``: lengthened by the festival days the silence spans."""
-    if not policy.spring_festival:
+    if not policy.holidays:
         return threshold
     need = math.floor(threshold) + 1  # the first silent day is the need-th day that counts
     end = state.last_day + need

@@ -145,6 +145,23 @@ def test_a_redelivered_event_changes_nothing():
     assert codec.encode(state) == before
 
 
+def test_a_state_written_with_the_old_id_lists_still_recognises_its_events():
+    from streams.core.step import event_hash
+
+    first = pay("400", "2026-02-08", event_id="rp-old")
+    state, _ = run([loan(), first], until="2026-02-10")
+    # as written before the packed keys: 64-bit hashes in recent_ids and the loan's payment_ids
+    hashes = [event_hash(e) for e in ("lo-x", "rp-old")]
+    old = msgspec.structs.replace(state, seen_ids=b"", recent_ids=hashes,
+                                  loans=[msgspec.structs.replace(state.loans[0], repaid_ids=b"",
+                                                                 payment_ids=[hashes[1]])])
+    restored = codec.decode(codec.encode(old))
+    assert restored.recent_ids == [] and len(restored.seen_ids) == 2 * codec.ID_BYTES
+    assert restored.loans[0].payment_ids == [] and restored.loans[0].repaid_ids == codec.id_key(hashes[1])
+    assert step(restored, first, POLICY) == []  # the re-delivery is recognised
+    assert restored.loans[0].installments[0].paid == Decimal("400")
+
+
 def test_a_repayment_for_an_unknown_loan_is_rejected_with_a_reason():
     state = new_state("B1")
     [rejection] = step(state, pay("10", "2026-01-01", loan_id="L404"), POLICY)

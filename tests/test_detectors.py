@@ -282,7 +282,7 @@ def test_an_intermittent_seller_with_gaps_of_five_to_ten_days_is_not_dormant_aft
     # three quiet weeks is silence for it, but National Day's Golden Week (10-01 .. 10-07) is not silence
     assert not dm.silent_since(s, last + 21).is_silent
     assert dm.silent_since(s, last + 21 + 7).is_silent
-    assert dm.silent_since(s, last + 21, dm.DormancyPolicy(spring_festival=False)).is_silent
+    assert dm.silent_since(s, last + 21, dm.DormancyPolicy(holidays=False)).is_silent
 
 
 def test_a_monthly_reporter_is_measured_against_its_declared_period():
@@ -361,7 +361,7 @@ def test_a_factory_closed_over_spring_festival_is_not_silent():
     assert not silence.is_silent and silence.threshold == 7.0 + 19
     assert dm.silent_since(s, SF_2026 + 15 + 8).is_silent  # the 8th quiet day after the window
     # without the calendar the closure itself reads as silence
-    assert dm.silent_since(s, SF_2026 + 6, dm.DormancyPolicy(spring_festival=False)).is_silent
+    assert dm.silent_since(s, SF_2026 + 6, dm.DormancyPolicy(holidays=False)).is_silent
 
 
 def test_the_threshold_names_the_first_silent_day_around_spring_festival():

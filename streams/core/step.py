@@ -186,7 +186,7 @@ def step(state: BorrowerState, event: ev.Event, policy: Policy, part: Partition 
         return []
     t = epoch(event.occurred_at)
     state.clock = max(state.clock, t)
-    state.seen_ids = (state.seen_ids + seen)[-policy.recent_ids * ID_BYTES:]
+    state.seen_ids = (state.seen_ids + seen)[-max(policy.recent_ids, 1) * ID_BYTES:]
     state.events_applied += 1  # taken in: applied now or held
     if isinstance(event, ev.Revenue):  # as it arrives: the partition counts who reported for each day
         _note_report(state, local_day(t, policy), event.source)
