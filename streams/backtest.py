@@ -43,7 +43,7 @@ import numpy as np
 
 from alerts.records import Alert, CollectionTask, LimitChange, Reason
 from streams.processor import kafka_partition
-from streams.replay import BORROWERS, DEAD_LETTERS, FILES, ReplaySummary
+from streams.replay import BORROWERS, DEAD_LETTERS, FILES, ReplaySummary, file_bytes, open_events
 
 DAY = 86_400
 SNAPSHOTS = "snapshots.jsonl"
@@ -153,7 +153,7 @@ def event_span(path: Path) -> tuple[dt.datetime, dt.datetime]:
     first: dt.datetime | None = None
     last: dt.datetime | None = None
     seen: dict[str, dt.datetime] = {}
-    with path.open("rb") as f:
+    with open_events(path) as f:
         for line in f:
             head = _read_head(line)
             if head is None or not head.occurred_at:
@@ -214,7 +214,7 @@ def _partition_lines(path: Path, part: int, parts: int, partitions: int,
                      progress: Callable[[int], Any] | None = None) -> Iterator[tuple[int, bytes]]:
     """(line number, raw) of the lines of one partition; unreadable lines go to partition 0."""
     done = 0
-    with path.open("rb") as f:
+    with open_events(path) as f:
         for number, line in enumerate(f, 1):
             raw = line.rstrip(b"\r\n")
             if parts > 1:
@@ -293,7 +293,7 @@ def run_core(settings: Any, events: Path, out_dir: Path, *, until: dt.datetime |
     out_dir.mkdir(parents=True, exist_ok=True)
     received_at = dt.datetime.now(dt.UTC).isoformat()
     common = (str(events), settings, until.isoformat(), [c.isoformat() for c in cuts], received_at)
-    bar = tqdm(total=events.stat().st_size, unit="B", unit_scale=True, desc=desc, disable=not progress,
+    bar = tqdm(total=file_bytes(events), unit="B", unit_scale=True, desc=desc, disable=not progress,
                file=sys.stderr, leave=False)
     try:
         if workers == 1:

@@ -138,7 +138,8 @@ def store_sink(ctx: click.Context, exit_when_idle: float | None) -> None:
 @click.pass_context
 def replay(ctx: click.Context, events: Path, out_dir: Path, until: str | None, store_url: str | None,
            progress: bool) -> None:
-    """Run the live worker's core over a JSON Lines file of events (one event per line).
+    """Run the live worker's core over a JSON Lines file of events (one event per line; a name ending in .gz is
+    read as gzip-compressed).
 
     Gives the same records as the live worker given the same events: same ids,
     same content. Invalid lines become dead letters with their reason.
@@ -152,7 +153,7 @@ def run_replay(s: Settings, events: Path, out_dir: Path, until: dt.datetime | No
     from tqdm import tqdm
 
     from streams.processor import Processor
-    from streams.replay import JsonlSink, read_lines
+    from streams.replay import JsonlSink, file_bytes, read_lines
     from streams.replay import replay as run
 
     store = None
@@ -162,7 +163,7 @@ def run_replay(s: Settings, events: Path, out_dir: Path, until: dt.datetime | No
         store = Store(store_url)
         store.create_schema()
     sink = JsonlSink(out_dir)
-    bar = tqdm(total=events.stat().st_size, unit="B", unit_scale=True, desc="replay", disable=not progress,
+    bar = tqdm(total=file_bytes(events), unit="B", unit_scale=True, desc="replay", disable=not progress,
                file=sys.stderr)
     try:
         return run(read_lines(events), Processor(s.policy(), s.kafka.max_event_bytes, s.topics.partitions), sink,
@@ -195,7 +196,7 @@ def print_summary(summary: Any, out_dir: Path) -> None:
 @click.option("--rate", type=float, default=0.0, help="Events per second (0: as fast as possible).")
 @click.pass_context
 def produce(ctx: click.Context, events: Path, topic: str | None, rate: float) -> None:
-    """Send a JSON Lines file of events to Kafka, keyed by borrower_id, in file order.
+    """Send a JSON Lines file of events (.gz: gzip-compressed) to Kafka, keyed by borrower_id, in file order.
 
     Lines that are not valid events are sent as they are (keyed by their
     borrower_id when one can be read), so the worker dead-letters them.

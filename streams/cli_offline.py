@@ -131,7 +131,7 @@ def simulate(ctx: click.Context, borrowers: int, months: int, seed: int, start: 
 def backtest(ctx: click.Context, events: Path, labels_path: Path, out_dir: Path, until: str | None,
              store_url: str | None, horizon_days: int, warning_horizon_days: int, reviewer_capacity: float,
              workers: int, progress: bool) -> None:
-    """Replay EVENTS through the real core with monthly cutoffs and score it against LABELS.
+    """Replay EVENTS (JSON Lines; .gz: gzip-compressed) through the real core with monthly cutoffs and score it against LABELS.
 
     Writes OUT/metrics.json (auc_90d, median_lead_days, false_alerts_per_100_borrower_months,
     precision, recall, warnings_per_reviewer_day, nab_score, with their definitions) and

@@ -70,5 +70,7 @@ def produce(bootstrap: str, topic: str, records: Iterable[bytes], rate: float = 
 
 
 def produce_file(bootstrap: str, topic: str, path: Path, rate: float = 0.0) -> int:
-    with path.open("rb") as f:
+    from streams.replay import open_events
+
+    with open_events(path) as f:
         return produce(bootstrap, topic, (line.rstrip(b"\r\n") for line in f), rate=rate)

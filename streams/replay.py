@@ -8,6 +8,7 @@ line with its id wins) and ``borrowers.jsonl`` (the final per-borrower snapshot)
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -63,9 +64,19 @@ class JsonlSink:
             f.close()
 
 
+def open_events(path: Path) -> IO[bytes]:
+    """An event file for reading in binary: JSON Lines, or gzip-compressed JSON Lines when it ends in ``.gz``."""
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def file_bytes(path: Path) -> int | None:
+    """The bytes a progress bar over the file's lines counts to (``None``: unknown, a compressed file)."""
+    return None if path.suffix == ".gz" else path.stat().st_size
+
+
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw bytes) of every line, without its line end; blank lines included."""
-    with path.open("rb") as f:
+    """(line number, raw bytes) of every line, without its line end; blank lines included (see open_events)."""
+    with open_events(path) as f:
         for number, line in enumerate(f, 1):
             yield number, line.rstrip(b"\r\n")
 

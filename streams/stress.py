@@ -50,6 +50,7 @@ import msgspec
 
 from alerts.classification import CLASS_NAMES_ZH, CLASSES
 from streams.backtest import DAY, RunData, event_span, load_run, monthly_cutoffs, run_core, warnings_of
+from streams.replay import open_events
 
 CENT = Decimal("0.01")
 SEVERITIES = ("warning", "critical")
@@ -144,7 +145,7 @@ class ShockStats:
 def borrower_profiles(path: Path) -> dict[str, dict[str, str]]:
     """sector and region of every borrower, from its first ``loan_opened`` that names them."""
     out: dict[str, dict[str, str]] = {}
-    with path.open("rb") as f:
+    with open_events(path) as f:
         for line in f:
             if b"loan_opened/1" not in line:
                 continue

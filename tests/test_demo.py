@@ -6,6 +6,7 @@ group gives them the settings the same way (``ctx.obj["settings"]``).
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from pathlib import Path
@@ -91,6 +92,22 @@ def test_backtest_writes_the_metrics_and_the_report(simulated: Path, tmp_path: P
     assert metrics["config"]["reviewer_capacity"] == 25
     assert "plot-roc" in (out / "report.html").read_text(encoding="utf-8")
     assert "auc_90d" in result.output and "report" in result.output
+
+
+def test_a_gzip_compressed_event_file_backtests_like_the_plain_one(simulated: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "events.jsonl.gz"
+    packed.write_bytes(gzip.compress((simulated / "events.jsonl").read_bytes()))
+    metrics = []
+    for events, out in ((simulated / "events.jsonl", tmp_path / "plain"), (packed, tmp_path / "gz")):
+        result = invoke("backtest", str(events), "--labels", str(simulated / "labels.jsonl"), "--out", str(out),
+                        "--workers", "2", "--no-progress")
+        assert result.exit_code == 0, result.output
+        m = json.loads((out / "metrics.json").read_text())
+        m["replay"] = (m["replay"]["events"], m["replay"]["borrowers"])  # without its timings
+        metrics.append({k: v for k, v in m.items() if k != "config"})
+    assert metrics[0] == metrics[1]
+    assert (tmp_path / "plain" / "replay" / "alerts.jsonl").read_bytes() == \
+        (tmp_path / "gz" / "replay" / "alerts.jsonl").read_bytes()
 
 
 def test_stress_refuses_a_shock_it_cannot_read(simulated: Path, tmp_path: Path) -> None:

@@ -1,17 +1,10 @@
 """A POS feed carrying 520 borrowers breaks for 12 days: one ops alert, no per-borrower dormancy warnings.
 
-The story is replayed exactly as ``loanwatch replay`` runs it (default
-settings: 8 partitions, events placed by Kafka's default partitioner), with
-every alert rule enabled, and checked on the alert records:
-
-- 520 POS daily sellers and 100 e-commerce sellers report every evening from
-  2026-04-01; the POS feed delivers nothing from 2026-05-20 to 2026-05-31 and
-  is back on 2026-06-01 (without the missed days);
-- one POS seller (B-GONE) stopped on 2026-05-05, before the outage: its
-  dormancy warning comes as usual;
-- one POS seller (B-QUIT) stopped with the outage and never came back: its
-  warning is held back during the outage and comes once the feed is repaired,
-  when its own silence (outage days not counted) passes its threshold.
+The story is the event file ``tests/scenarios/pipeline_outage_500_pos.jsonl.gz``
+(written by ``tests/scenarios/make_outage_story.py``, which tells it), replayed
+exactly as ``loanwatch replay`` runs it (default settings: 8 partitions, events
+placed by Kafka's default partitioner) with every alert rule enabled, and
+checked on the alert records.
 """
 
 from __future__ import annotations
@@ -19,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import importlib.util
 import json
 import tempfile
 from collections import Counter
@@ -28,38 +22,26 @@ from typing import Any
 from alerts.rules import load_rules
 from streams.core import Policy
 from streams.processor import Processor
-from streams.replay import JsonlSink, replay
+from streams.replay import JsonlSink, read_lines, replay
 from streams.settings import Settings
 
-FIRST, OUTAGE, BACK, UNTIL = (dt.date(2026, 4, 1), dt.date(2026, 5, 20), dt.date(2026, 6, 1),
-                              dt.date(2026, 6, 30))
-GONE = dt.date(2026, 5, 5)
+HERE = Path(__file__).resolve().parent / "scenarios"
+_spec = importlib.util.spec_from_file_location("make_outage_story", HERE / "make_outage_story.py")
+assert _spec is not None and _spec.loader is not None
+story_file = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(story_file)
+FILE, OUTAGE, BACK, UNTIL, GONE = (story_file.FILE, story_file.OUTAGE, story_file.BACK, story_file.UNTIL,
+                                   story_file.GONE)
 
 
-def story() -> list[bytes]:
-    lines = []
-    day = FIRST
-    while day < UNTIL:
-        for source, n in (("pos", 520), ("ecommerce", 100)):
-            if source == "pos" and OUTAGE <= day < BACK:
-                continue
-            for i in range(n):
-                borrower = f"{source}-{i:03d}"
-                if source == "pos" and i == 0:
-                    borrower = "B-GONE"
-                    if day > GONE:
-                        continue
-                if source == "pos" and i == 1:
-                    borrower = "B-QUIT"
-                    if day >= OUTAGE:
-                        continue
-                amount = 5000 + (i * 37 + day.toordinal() * 11) % 900
-                lines.append(json.dumps({
-                    "schema": "revenue/1", "event_id": f"rv-{borrower}-{day}", "borrower_id": borrower,
-                    "occurred_at": f"{day}T23:59:59+08:00", "amount": f"{amount}.00", "period": "day",
-                    "source": source}).encode())
-        day += dt.timedelta(days=1)
-    return lines
+def lines() -> list[bytes]:
+    """The story's event lines, as ``loanwatch replay`` reads them from the file."""
+    return [raw for _, raw in read_lines(FILE)]
+
+
+def test_the_event_file_is_what_its_script_writes():
+    assert FILE.read_bytes() == story_file.compressed(), "rerun tests/scenarios/make_outage_story.py"
+    assert lines() == story_file.story()
 
 
 def policy() -> Policy:
@@ -71,7 +53,7 @@ def alerts() -> tuple[dict[str, Any], ...]:
     with tempfile.TemporaryDirectory() as tmp:
         sink = JsonlSink(Path(tmp))
         try:
-            replay(enumerate(story(), 1), Processor(policy(), partitions=8), sink, source="outage.jsonl",
+            replay(read_lines(FILE), Processor(policy(), partitions=8), sink, source=FILE.name,
                    until=dt.datetime(UNTIL.year, UNTIL.month, UNTIL.day, tzinfo=dt.timezone(dt.timedelta(hours=8))))
         finally:
             sink.close()
@@ -124,7 +106,7 @@ def test_without_a_board_the_same_silence_warns_every_borrower_the_control():
     p = policy()
     states: dict[str, BorrowerState] = {}
     warned = set()
-    for raw in story():
+    for raw in lines():
         if not raw.startswith(b'{"schema": "revenue/1", "event_id": "rv-pos-0'):  # the first 100 POS sellers
             continue
         event = decode(raw, source="s", partition=0, offset=0, received_at="")
