@@ -93,6 +93,12 @@ TEMPLATES.update({
         "经营利润率（客户回款扣除供应商、工资和租金支出后）较平时的{baseline:.0%}下降{value:.0pp}个百分点"
         "（阈值{threshold:.0pp}个百分点）。",
     ),
+    "margin_decline_month": (
+        "Last month's operating margin (customer receipts after supplier, payroll and rent payments) was "
+        "{value:.0pp} percentage points below its usual {baseline:.0%} (threshold {threshold:.0pp} points).",
+        "上月经营利润率（客户回款扣除供应商、工资和租金支出后）较平时的{baseline:.0%}下降{value:.0pp}个百分点"
+        "（阈值{threshold:.0pp}个百分点）。",
+    ),
     "multi_lending": (
         "{value:.0f} other lenders disbursed to or were repaid by the borrower in the last 30 days "
         "(threshold {threshold:.0f}).",

@@ -73,6 +73,8 @@ SIGNALS: dict[str, Signal] = {
     "dormant_days": Signal("borrower", "days since the last revenue or account event"),
     "cash_runway_days": Signal("borrower", "balance over typical daily outflow, in days"),
     "margin_decline": Signal("borrower", "fall of the margin proxy below its baseline, absolute (0.08 = 8 points)"),
+    "margin_decline_month": Signal("borrower", "the same for the last complete month alone (twice as noisy as the "
+                                               "two months pooled, but a squeeze shows a month sooner)"),
     "other_lenders_30d": Signal("borrower", "distinct other lenders seen in cash flows within 30 days"),
     "late_cycles": Signal("borrower", "consecutive installments gone overdue"),
     "rolled_forward": Signal("borrower", "1 while in arrears after a roll to a worse DPD bucket, else 0"),

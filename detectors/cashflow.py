@@ -141,6 +141,7 @@ class CashflowSignals:
     low_runway: bool
     margin: float | None  # 1 - costs / customer inflows, last two months; None without customer inflows
     margin_baseline: float | None  # the same, baseline months
+    margin_month: float | None  # the margin of the last complete month alone (None: no customer inflows in it)
     margin_threshold: float  # the drop (absolute) that makes a decline
     margin_decline: bool
     other_lenders: int  # distinct other lenders seen within the window
@@ -298,6 +299,9 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
         runway < policy.runway_days or (bool(was & _LOW_RUNWAY) and runway < policy.runway_clear_days))
     margin = 1.0 - cost / cust if cust > 0 else None
     margin = max(margin, -1.0) if margin is not None else None
+    month_bucket = views[1][0] if len(views) > 1 and views[1][1] >= 14 else None
+    margin_month = max(1.0 - month_bucket[_COST] / month_bucket[_CUST], -1.0) \
+        if month_bucket is not None and month_bucket[_CUST] > 0 else None
     baseline = state.base_margin / _R if state.margin_months else None
     decline = (state.margin_months >= policy.margin_min_months and margin is not None and baseline is not None
                and (baseline - margin >= policy.margin_drop
@@ -327,6 +331,7 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
         low_runway=low_runway,
         margin=margin,
         margin_baseline=baseline,
+        margin_month=margin_month,
         margin_threshold=policy.margin_drop,
         margin_decline=decline,
         other_lenders=len(lenders),

@@ -50,10 +50,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "is 30.5% over the first ten days (33% over five weeks) against the four weeks before. Measuring against "
         "the level frozen at the run's start adds 1-2 points only (and 6 false warnings on the 600 x 18 "
         "simulated portfolio); not done",
-    ("margin_squeeze", "margin_decline opens_between"):
-        "supplier costs 60% -> 80% of sales from 07-01 (margin +13% -> -7%) is flagged only on 09-01: the "
-        "recent margin pools the last two complete months, so one squeezed month shows as ~7 points, under "
-        "the 8-point threshold",
     ("one_big_supplier_payment", "margin_decline never"):
         "one stock purchase (ten days of sales) reads as an 11-point margin decline for two months: the "
         "margin proxy is cash-basis, a lump purchase is not told from a squeeze",

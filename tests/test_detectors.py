@@ -449,6 +449,14 @@ def test_a_margin_squeeze_is_a_margin_decline():
     assert sig.margin_decline and sig.margin_baseline - sig.margin >= sig.margin_threshold
 
 
+def test_one_squeezed_month_weighs_fully_in_the_month_margin_and_half_in_the_two_pooled():
+    s = cf.CashflowState()
+    cash_days(s, 212, costs=7_000)  # 2026-01-01 .. 07-31: 30% margin
+    sig = cash_days(s, 31 + 1, start=212, costs=9_000)  # August at 10%, seen on 09-01
+    assert abs(sig.margin_month - 0.1) < 0.01 and abs(sig.margin - 0.2) < 0.01  # fully in one, half in the other
+    assert sig.margin_baseline - sig.margin_month >= 0.12  # the month rule's threshold
+
+
 def test_monthly_payroll_and_rent_do_not_look_like_a_margin_decline():
     s = cf.CashflowState()
     declines = 0

@@ -69,6 +69,8 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
                     and state.cash.margin_months >= cashflow.DEFAULT_POLICY.margin_min_months:
                 signals["margin_decline"] = cash.margin_baseline - cash.margin
                 baselines["margin_usual"] = cash.margin_baseline
+                if cash.margin_month is not None:
+                    signals["margin_decline_month"] = cash.margin_baseline - cash.margin_month
         signals["other_lenders_30d"] = float(cash.other_lenders)
     paying = None
     if state.repay is not None:
