@@ -40,8 +40,8 @@ def lines() -> list[bytes]:
 
 
 def test_the_event_file_is_what_its_script_writes():
-    assert FILE.read_bytes() == story_file.compressed(), "rerun tests/scenarios/make_outage_story.py"
-    assert lines() == story_file.story()
+    # the lines, not the compressed bytes: another zlib may compress the same lines differently
+    assert lines() == story_file.story(), "rerun tests/scenarios/make_outage_story.py"
 
 
 def policy() -> Policy:

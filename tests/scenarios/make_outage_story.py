@@ -18,7 +18,7 @@ of ``tests/test_pipeline_outage.py`` rather than an ``.expect.json``:
   when its own silence (outage days not counted) passes its threshold.
 
 Deterministic (no randomness, gzip without a timestamp): the file does not
-change unless the story does, and a test checks that it matches this script.
+change unless the story does, and a test checks that its lines match this script.
 """
 
 from __future__ import annotations
