@@ -49,7 +49,8 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "reads 24-30%, under the rule's 30% threshold. The story's noise makes it borderline: its realised drop "
         "is 30.5% over the first ten days (33% over five weeks) against the four weeks before. Measuring against "
         "the level frozen at the run's start adds 1-2 points only (and 6 false warnings on the 600 x 18 "
-        "simulated portfolio); not done",
+        "simulated portfolio), a 25% warning threshold adds 10 false warnings and no true one and still misses "
+        "the story; neither done",
     ("one_big_supplier_payment", "margin_decline never"):
         "one stock purchase (ten days of sales) reads as an 11-point margin decline for two months: the "
         "margin proxy is cash-basis, a lump purchase is not told from a squeeze",
