@@ -142,6 +142,7 @@ class CashflowSignals:
     margin: float | None  # 1 - costs / customer inflows, last two months; None without customer inflows
     margin_baseline: float | None  # the same, baseline months
     margin_month: float | None  # the margin of the last complete month alone (None: no customer inflows in it)
+    margin_judged: bool  # the baseline holds margin_min_months months: a decline can be judged
     margin_threshold: float  # the drop (absolute) that makes a decline
     margin_decline: bool
     other_lenders: int  # distinct other lenders seen within the window
@@ -303,7 +304,8 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     margin_month = max(1.0 - month_bucket[_COST] / month_bucket[_CUST], -1.0) \
         if month_bucket is not None and month_bucket[_CUST] > 0 else None
     baseline = state.base_margin / _R if state.margin_months else None
-    decline = (state.margin_months >= policy.margin_min_months and margin is not None and baseline is not None
+    judged = state.margin_months >= policy.margin_min_months
+    decline = (judged and margin is not None and baseline is not None
                and (baseline - margin >= policy.margin_drop
                     or (bool(was & _MARGIN) and baseline - margin >= policy.margin_clear)))
     lenders: set[int] = set()
@@ -332,6 +334,7 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
         margin=margin,
         margin_baseline=baseline,
         margin_month=margin_month,
+        margin_judged=judged,
         margin_threshold=policy.margin_drop,
         margin_decline=decline,
         other_lenders=len(lenders),

@@ -65,8 +65,7 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         if cash.ready:
             if cash.runway_days is not None:
                 signals["cash_runway_days"] = cash.runway_days
-            if cash.margin is not None and cash.margin_baseline is not None \
-                    and state.cash.margin_months >= cashflow.DEFAULT_POLICY.margin_min_months:
+            if cash.margin is not None and cash.margin_baseline is not None and cash.margin_judged:
                 signals["margin_decline"] = cash.margin_baseline - cash.margin
                 baselines["margin_usual"] = cash.margin_baseline
                 if cash.margin_month is not None:

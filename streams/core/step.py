@@ -249,10 +249,14 @@ def _apply_event(state: BorrowerState, event: ev.Event, t: int, h: int, as_of: i
         outputs.append(Rejection(event.event_id, event.borrower_id, rejection, event=event))
     elif isinstance(event, _NO_LEDGER):
         if _signals_may_change(state, event, policy):
-            changed = _reconcile_alerts(state, as_of, t, policy, part)
-            if changed:  # an alert opened, changed or resolved: the credit line may have to follow
+            today = local_day(as_of, policy) if as_of else 0
+            worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+            reading = _read(state, today, as_of, worst, part, policy)
+            _contribute(state, today, as_of, worst, reading, part, policy)
+            changed = _reconcile_alerts(state, as_of, t, policy, reading)
+            if changed:  # an alert opened, changed or resolved: the credit line may have to follow (same reading)
                 outputs.extend(changed)
-                outputs.extend(_review_limit(state, as_of, t, policy, part))
+                outputs.extend(credit.review(state, today, as_of, worst, reading, iso(t, policy), policy))
     else:
         if isinstance(event, ev.CollectionOutcome):
             outputs.extend(_outcome(state, event, t, policy, part))
@@ -578,7 +582,7 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, par
         loan.max_dpd = max(loan.max_dpd, _loan_dpd(loan, today, policy))
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
-    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, part, reading))
+    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
     outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
 
@@ -602,23 +606,12 @@ def _note_lateness(state: BorrowerState, today: int, worst: int, policy: Policy)
         repayment.dpd_changed(state.repay, worst, policy.repayment_policy)
 
 
-def _review_limit(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
-                  part: Partition | None) -> list[Output]:
-    today = local_day(as_of, policy) if as_of else 0
-    worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
-    reading = _read(state, today, as_of, worst, part, policy)
-    return list(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy))
-
-
-def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy, part: Partition | None,
-                      reading: signals.Reading | None = None) -> list[Output]:
-    """Evaluate the alert rules on what the detectors and the ledgers say, and run the lifecycle."""
+def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
+                      reading: signals.Reading) -> list[Output]:
+    """Evaluate the alert rules on the detectors' ``reading`` and the loans' DPD, and run the lifecycle."""
     today = local_day(as_of, policy) if as_of else 0
     dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
     worst = max(dpds.values(), default=0)
-    if reading is None:
-        reading = _read(state, today, as_of, worst, part, policy)
-        _contribute(state, today, as_of, worst, reading, part, policy)
     rules = policy.ruleset
     findings = evaluate(rules, reading.signals, reading.baselines, open_types=lifecycle.open_types(state.alerts))
     for loan in state.loans:
