@@ -69,7 +69,7 @@ class Core(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lateness_seconds: int = 7200  # events are applied in occurred_at order once the clock is this far past them
     grace_days: int = 0
     alert_dpd: int = 30
-    recent_ids: int = 32
+    recent_ids: int = 24  # a re-delivery of one of a borrower's latest 24 events changes nothing (see README)
     substandard_dpd: int = 90
     doubtful_dpd: int = 270
     loss_dpd: int = 360

@@ -162,6 +162,22 @@ def test_a_state_written_with_the_old_id_lists_still_recognises_its_events():
     assert restored.loans[0].installments[0].paid == Decimal("400")
 
 
+def sale(day: str, amount: str = "800", borrower: str = "B1") -> ev.Revenue:
+    """A day's sales, reported at the day's end."""
+    d = dt.date.fromisoformat(day)
+    return ev.Revenue(event_id=f"rv-{next(_n)}", borrower_id=borrower, amount=Decimal(amount),
+                      occurred_at=dt.datetime(d.year, d.month, d.day, 23, 59, 59, tzinfo=TZ))
+
+
+def test_a_repayment_is_never_booked_twice_however_many_events_came_after_it():
+    first = pay("400", "2026-04-01", event_id="rp-early")
+    days = [(dt.date(2026, 4, 2) + dt.timedelta(days=k)).isoformat() for k in range(40)]
+    state, _ = run([loan(), first] + [sale(d) for d in days])
+    assert len(state.seen_ids) == POLICY.recent_ids * codec.ID_BYTES  # the ring has moved past the payment ...
+    assert step(state, first, POLICY) == []  # ... the loan's own keys still know it
+    assert state.loans[0].installments[0].paid == Decimal("400")
+
+
 def test_a_repayment_for_an_unknown_loan_is_rejected_with_a_reason():
     state = new_state("B1")
     [rejection] = step(state, pay("10", "2026-01-01", loan_id="L404"), POLICY)

@@ -143,8 +143,8 @@ ID_BYTES = 6  # bytes of an event id's hash kept to recognise a re-delivery (48 
 def id_key(h: int) -> bytes:
     """The key kept for an event id's 64-bit hash (its top ID_BYTES bytes).
 
-    48 bits: with the 32 latest ids kept, a new event is taken for a re-delivery
-    with probability 32 / 2**48 (about 1e-13), once in ten trillion events.
+    48 bits: with the 24 latest ids kept, a new event is taken for a re-delivery
+    with probability 24 / 2**48 (about 1e-13), once in ten trillion events.
 
     >>> id_key(0x0102030405060708)
     b'\\x01\\x02\\x03\\x04\\x05\\x06'

@@ -61,7 +61,7 @@ class Policy:
     lateness_seconds: int = 2 * 3600
     grace_days: int = 0
     alert_dpd: int = 30
-    recent_ids: int = 32
+    recent_ids: int = 24  # event ids kept per borrower to recognise a re-delivery (repayments: all, per loan)
     default_dpd: int = 90  # a borrower reaching this DPD is a positive label of the PD model
     label_horizon_days: int = 90  # ... for the features it had this long before (a negative: survived that long)
     pd_min_positives: int = 20  # defaults a partition's PD model must learn before it gets any weight
