@@ -26,6 +26,7 @@ from alerts.classification import ClassThresholds
 from alerts.collection import DEFAULT_STAGES, CollectionPolicy, Stage
 from alerts.limits import LimitPolicy
 from alerts.rules import RuleError, RuleSet, load_rules
+from detectors.dormancy import DormancyPolicy
 from streams.core import Policy
 
 
@@ -70,6 +71,7 @@ class Core(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     grace_days: int = 0
     alert_dpd: int = 30
     recent_ids: int = 24  # a re-delivery of one of a borrower's latest 24 events changes nothing (see README)
+    public_holidays: bool = True  # Spring Festival and Golden Week are not silence (false: a portfolio outside China)
     substandard_dpd: int = 90
     doubtful_dpd: int = 270
     loss_dpd: int = 360
@@ -101,6 +103,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             grace_days=c.grace_days,
             alert_dpd=c.alert_dpd,
             recent_ids=c.recent_ids,
+            dormancy=DormancyPolicy(holidays=c.public_holidays),
             collection=CollectionPolicy(stages=stages),
             classes=ClassThresholds(c.substandard_dpd, c.doubtful_dpd, c.loss_dpd),
             limits=_limit_policy(self.limits),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.collection import DEFAULT_STAGES, CollectionPolicy
+from alerts.rules import load_rules
 from streams import events as ev
 from streams.core import Policy, Rejection, advance, new_state, snapshot, step
 from streams.core import state as codec
@@ -176,6 +178,30 @@ def test_a_repayment_is_never_booked_twice_however_many_events_came_after_it():
     assert len(state.seen_ids) == POLICY.recent_ids * codec.ID_BYTES  # the ring has moved past the payment ...
     assert step(state, first, POLICY) == []  # ... the loan's own keys still know it
     assert state.loans[0].installments[0].paid == Decimal("400")
+
+
+def dormancy_opened(days: list[str], until: str, policy: Policy) -> list[str]:
+    rules = load_rules(include_disabled=True)  # the dormancy rules are off by default
+    _, outputs = run([sale(d) for d in days], until=until, policy=dataclasses.replace(policy, rules=rules))
+    return [a.opened_at for a in alerts(outputs) if a.type == "dormancy" and a.status == "open"]
+
+
+def test_a_daily_seller_is_warned_once_more_complete_quiet_days_than_its_threshold_have_passed():
+    april = [(dt.date(2026, 4, 1) + dt.timedelta(days=k)).isoformat() for k in range(30)]
+    # threshold 7 days (the floor); 05-01 .. 05-08 are eight whole days without a report
+    assert dormancy_opened(april, "2026-05-20", POLICY) == ["2026-05-09T00:00:00+08:00"]
+
+
+def test_golden_week_is_not_silence_unless_the_settings_say_the_portfolio_is_outside_china():
+    from streams.settings import Core, Settings
+
+    september = [(dt.date(2026, 9, 1) + dt.timedelta(days=k)).isoformat() for k in range(29)]
+    # 09-30 and 10-08 .. 10-14 are eight quiet days that count; 10-01 .. 10-07 is the holiday
+    assert dormancy_opened(september, "2026-10-25", POLICY) == ["2026-10-15T00:00:00+08:00"]
+    abroad = Settings(core=Core(public_holidays=False)).policy()
+    assert not abroad.dormancy.holidays
+    outside = dataclasses.replace(POLICY, dormancy=abroad.dormancy)
+    assert dormancy_opened(september, "2026-10-25", outside) == ["2026-10-08T00:00:00+08:00"]
 
 
 def test_a_repayment_for_an_unknown_loan_is_rejected_with_a_reason():

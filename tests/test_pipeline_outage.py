@@ -86,7 +86,8 @@ def test_no_borrower_of_the_broken_source_is_warned_while_it_is_broken():
 
 def test_a_borrower_silent_before_the_outage_is_warned_as_usual():
     gone = [a for a in alerts() if a["borrower_id"] == "B-GONE" and a["type"] == "dormancy"]
-    assert gone and min(day_of(a) for a in gone) == GONE + dt.timedelta(days=8)  # 7 quiet days is the floor
+    # the floor is a threshold of 7 days: warned at the start of the ninth, after eight complete quiet days
+    assert gone and min(day_of(a) for a in gone) == GONE + dt.timedelta(days=9)
 
 
 def test_a_borrower_who_never_came_back_is_warned_once_the_feed_is_repaired_counting_only_its_own_silence():

@@ -32,13 +32,15 @@ class Reading:
 
 
 def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int = 0,
-         pd: DefaultModel | None = None, anomaly: BorrowerAnomaly | None = None) -> Reading:
+         pd: DefaultModel | None = None, anomaly: BorrowerAnomaly | None = None,
+         silence_policy: dormancy.DormancyPolicy = dormancy.DEFAULT_POLICY) -> Reading:
     """Signals of the borrower as of local day ``today`` / epoch second ``now`` (nothing is changed).
 
     A detector that has not warmed up gives NaN signals: its rules stay quiet.
     ``excused``: days of the revenue feed's silence that were a pipeline outage of its source.
     ``pd``: the partition's default model (``risk_score``; without it the rule prior),
     ``anomaly``: its anomaly model (the ``anomaly_score`` signal; left out without it).
+    ``silence_policy``: the silent-feed detector's policy (whether public holidays count as silence).
     """
     signals: dict[str, float] = {}
     baselines: dict[str, float] = {}
@@ -57,7 +59,8 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
             if rev.erosion < 1.0:  # what the recent days would have brought at the level of three months ago
                 baselines["revenue_daily_3m_ago"] = rev.value / (1.0 - rev.erosion)
     if state.feed is not None and state.feed.last_day:
-        silence = dormancy.silent_since(state.feed, today, excused=excused)
+        # quiet days are complete days: a day's report is due at its end, so today is not one yet
+        silence = dormancy.silent_since(state.feed, today - 1, silence_policy, excused=excused)
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
         baselines["dormancy_threshold_days"] = silence.threshold
     if state.cash is not None and state.cash.first:

@@ -62,6 +62,7 @@ class Policy:
     grace_days: int = 0
     alert_dpd: int = 30
     recent_ids: int = 24  # event ids kept per borrower to recognise a re-delivery (repayments: all, per loan)
+    dormancy: dormancy.DormancyPolicy = dormancy.DEFAULT_POLICY  # the silent-feed detector's (public holidays)
     default_dpd: int = 90  # a borrower reaching this DPD is a positive label of the PD model
     label_horizon_days: int = 90  # ... for the features it had this long before (a negative: survived that long)
     pd_min_positives: int = 20  # defaults a partition's PD model must learn before it gets any weight
@@ -305,7 +306,7 @@ def next_timer(state: BorrowerState, policy: Policy, part: Partition | None = No
     if state.feed is not None and state.feed.last_day and today is not None \
             and "dormant_days" in policy.signals_used:
         # the feed's silence reaching a warning or critical level
-        silent = _silence_day(state, today, _excused(state, today, part))
+        silent = _silence_day(state, today, _excused(state, today, part), policy)
         if silent is not None:
             moment = day_start(silent, policy)
             if best is None or moment < best:
@@ -331,9 +332,10 @@ def _read(state: BorrowerState, today: int, now: int, dpd: int, part: Partition 
           policy: Policy) -> signals.Reading:
     """The detectors' signals, scored with the partition's models of the day (the rule prior without them)."""
     if part is None:
-        return signals.read(state, today, now, dpd)
+        return signals.read(state, today, now, dpd, silence_policy=policy.dormancy)
     anomaly, pd = part.version(today)
-    return signals.read(state, today, now, dpd, excused=_excused(state, today, part), pd=pd, anomaly=anomaly)
+    return signals.read(state, today, now, dpd, excused=_excused(state, today, part), pd=pd, anomaly=anomaly,
+                        silence_policy=policy.dormancy)
 
 
 def _note_report(state: BorrowerState, day: int, source: str) -> None:
@@ -378,17 +380,19 @@ def _contribute(state: BorrowerState, today: int, moment: int, dpd: int, reading
         state.contrib.extend(Contribution(today, moment, x, y) for x, y in given)
 
 
-def _silence_day(state: BorrowerState, today: int, excused: int) -> int | None:
+def _silence_day(state: BorrowerState, today: int, excused: int, policy: Policy) -> int | None:
     """The next day on which the revenue feed's silence crosses a level of the dormancy rules.
 
-    Silent once more than the borrower's own threshold of days pass without an
-    event (detectors.dormancy); the default rules raise it to critical at twice
-    that, and at least 30 days. ``excused``: outage days of its source so far, not its silence.
+    Silent once more than the borrower's own threshold of complete days pass
+    without an event (detectors.dormancy; signals.read counts the days before
+    today), so the level is reached at the start of the day after; the default
+    rules raise it to critical at twice that, and at least 30 days. ``excused``:
+    outage days of its source so far, not its silence.
     """
     assert state.feed is not None
-    threshold = dormancy.silent_since(state.feed, today, excused=excused).threshold
+    threshold = dormancy.silent_since(state.feed, today, policy.dormancy, excused=excused).threshold
     last = state.feed.last_day
-    for day in (last + math.floor(threshold) + 1, last + max(math.ceil(2 * threshold), 30)):
+    for day in (last + math.floor(threshold) + 2, last + max(math.ceil(2 * threshold), 30) + 1):
         if day > today:
             return day
     return None
@@ -475,7 +479,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if gap is not None:  # the source's pipeline was down: those days are unknown, not days without a sale
             revenue.skip(state.revenue, gap[0], gap[1], state.sector or None)
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
-        dormancy.note_event(state.feed, day, period=event.period)  # type: ignore[arg-type]
+        dormancy.note_event(state.feed, day, policy.dormancy, period=event.period)  # type: ignore[arg-type]
         return None
     if isinstance(event, ev.Cashflow):
         if state.cash is None:
