@@ -27,6 +27,7 @@ BENCHES: tuple[tuple[str, list[str]], ...] = (
     ("simulate", ["bench/bench_simulate.py"]),
     ("olist dormancy", ["bench/olist_dormancy.py"]),
     ("olist dormancy bound", ["bench/olist_dormancy_bound.py"]),
+    ("olist replay", ["bench/olist_replay.py", "--no-holidays"]),
 )
 DEMO = ("demo", ["bench/bench_demo.py"])
 
