@@ -25,7 +25,11 @@ bytes. Time is the movement's ``occurred_at`` as epoch seconds, passed in.
   current one), in days.
 * **Margin proxy**: ``1 - (supplier + payroll + rent outflows) / customer
   inflows``, recent against baseline; in *decline* when it fell by
-  ``margin_drop`` (absolute).
+  ``margin_drop`` (absolute). Not judged while the recent months are the
+  trade's usual slow season (``season``, the revenue detector's month
+  profile, under ``off_season_factor``): lower sales over the same payroll
+  and rent lower the margin every year; the revenue detector, which knows
+  the season, watches the sales meanwhile.
 * **Multi-lending**: disbursements from, and repayments to, lenders other than
   us (``own_counterparties``) within ``lender_window_days``, counted as distinct
   hashed ``counterparty_id`` in a fixed ring of ``ring_size`` entries.
@@ -93,6 +97,7 @@ class CashflowPolicy:
     cost_types: frozenset[str] = frozenset({"supplier", "payroll", "rent"})
     monthly_types: frozenset[str] = frozenset({"payroll", "rent"})  # monthly obligations: ...
     month_end_days: int = 3  # ... paid in a month's last 3 days, they count for the next month (margin)
+    off_season_factor: float = 0.9  # the margin is not judged over months whose seasonal factor is under this
     _own_keys: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -142,7 +147,7 @@ class CashflowSignals:
     margin: float | None  # 1 - costs / customer inflows, last two months; None without customer inflows
     margin_baseline: float | None  # the same, baseline months
     margin_month: float | None  # the margin of the last complete month alone (None: no customer inflows in it)
-    margin_judged: bool  # the baseline holds margin_min_months months: a decline can be judged
+    margin_judged: bool  # the baseline holds margin_min_months months and they are not the slow season
     margin_threshold: float  # the drop (absolute) that makes a decline
     margin_decline: bool
     other_lenders: int  # distinct other lenders seen within the window
@@ -259,11 +264,23 @@ def advance(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     return sig
 
 
-def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLICY) -> CashflowSignals:
+def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLICY, *,
+            season: tuple[float, ...] = ()) -> CashflowSignals:
     """The signals at epoch second ``t`` without changing the state.
+
+    ``season``: the seasonal factors (1.0: an average month) of the two
+    complete months the margin pools, from the revenue detector's month
+    profile for the borrower's trade; the margin is not judged when one is
+    under ``off_season_factor``. Empty: no season known.
 
     >>> signals(CashflowState(), 0).runway_days is None
     True
+    >>> s, day = CashflowState(), 86_400
+    >>> for d in range(185):                      # margin 0.3 in 1970's first four months, then 0.1
+    ...     _ = update(s, d * day, "in", 10_000, "customer")
+    ...     _ = update(s, d * day + 3600, "out", 7_000 if d < 120 else 9_000, "supplier")
+    >>> signals(s, 185 * day).margin_decline, signals(s, 185 * day, season=(0.85, 0.72)).margin_decline
+    (True, False)
     """
     t = max(t, state.t)
     age = (t - state.first) / _DAY if state.first else 0.0
@@ -304,7 +321,8 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     margin_month = max(1.0 - month_bucket[_COST] / month_bucket[_CUST], -1.0) \
         if month_bucket is not None and month_bucket[_CUST] > 0 else None
     baseline = state.base_margin / _R if state.margin_months else None
-    judged = state.margin_months >= policy.margin_min_months
+    judged = state.margin_months >= policy.margin_min_months and \
+        not (season and min(season) < policy.off_season_factor)
     decline = (judged and margin is not None and baseline is not None
                and (baseline - margin >= policy.margin_drop
                     or (bool(was & _MARGIN) and baseline - margin >= policy.margin_clear)))

@@ -54,11 +54,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
     ("one_big_supplier_payment", "margin_decline never"):
         "one stock purchase (ten days of sales) reads as an 11-point margin decline for two months: the "
         "margin proxy is cash-basis, a lump purchase is not told from a squeeze",
-    ("textile_off_season_account", "margin_decline never"):
-        "the margin proxy has no seasonal baseline: a garment workshop's usual summer off-season (sales down "
-        "a quarter, payroll fixed) raises margin_decline, though the revenue detector knows the season",
-    ("textile_off_season_account", "any_alert never"):
-        "the off-season margin_decline warning (see 'margin_decline never')",
 }
 
 

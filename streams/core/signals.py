@@ -8,6 +8,7 @@ feature vector of the risk score.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from detectors import cashflow, dormancy, repayment, revenue
@@ -64,7 +65,7 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
         baselines["dormancy_threshold_days"] = silence.threshold
     if state.cash is not None and state.cash.first:
-        cash = cashflow.signals(state.cash, now)
+        cash = cashflow.signals(state.cash, now, season=_margin_season(state, now))
         if cash.ready:
             if cash.runway_days is not None:
                 signals["cash_runway_days"] = cash.runway_days
@@ -87,3 +88,11 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
     if anomaly is not None:
         signals["anomaly_score"] = anomaly.score_one(x)  # type: ignore[arg-type]
     return Reading(signals, baselines, score, rev, cash, x)
+
+
+def _margin_season(state: BorrowerState, now: int) -> tuple[float, ...]:
+    """The seasonal factors of the two complete calendar months before ``now`` (the margin's): the revenue
+    detector's month profile for the borrower's sector, or its own once learnt (UTC months, as the detector's)."""
+    first = dt.datetime.fromtimestamp(now, dt.UTC).date().replace(day=15)
+    months = [(first - dt.timedelta(days=31 * k)).replace(day=15) for k in (1, 2)]
+    return tuple(revenue.month_factor(m.toordinal(), state.sector or None, state.revenue) for m in months)
