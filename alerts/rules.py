@@ -105,7 +105,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 RULE_KEYS = {"name", "type", "signal", "op", "levels", "code", "message", "baseline", "scale", "floor",
-             "clear", "require", "context", "enabled"}
+             "clear", "require", "context", "enabled", "example"}
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
@@ -148,6 +148,37 @@ class Rule:
     clear: float | None = None
     require: tuple[Condition, ...] = ()
     context: tuple[tuple[str, str], ...] = ()
+    example: tuple[tuple[str, float], ...] = ()  # signals and baselines on which the rule fires
+
+    def describe(self) -> str:
+        """The thresholds in words (a table cell for ``loanwatch rules``).
+
+        >>> load_rules(include_disabled=True).rule("feed_silent_long").describe()
+        'dormant_days >= 2 x dormancy_threshold_days (at least 30): critical'
+        >>> load_rules().rule("revenue_drop").describe()
+        'revenue_drop_ratio >= 0.3: warning, >= 0.5: critical; clears at 0.15; when revenue_drop_days >= 1'
+        """
+        unit = f" x {self.baseline}" if self.scale == "baseline" else ""
+        floor = f" (at least {self.floor:g})" if self.floor is not None else ""
+        levels = ", ".join(f"{self.op} {lv.threshold:g}{unit}{floor}: {lv.severity}" for lv in self.levels)
+        text = f"{self.signal} {levels}"
+        if self.clear is not None:
+            text += f"; clears at {self.clear:g}{unit}"
+        if self.require:
+            text += "; when " + " and ".join(f"{c.signal} {c.op} {c.value:g}" for c in self.require)
+        return text
+
+    def run_example(self) -> tuple[Level, Reason] | None:
+        """The level and reason the rule gives on its own ``example`` (``None``: it has none).
+
+        >>> level, reason = load_rules(include_disabled=True).rule("multi_lending").run_example()
+        >>> level.severity, reason.message_zh
+        ('warning', '近30天内与2家其他放贷机构存在放款或还款往来（阈值2家），有多头借贷迹象。')
+        """
+        if not self.example:
+            return None
+        values = dict(self.example)
+        return self.check(values, values, "L1" if self.scope == "loan" else None, False)
 
     def check(self, signals: Mapping[str, float], baselines: Mapping[str, float], loan_id: str | None,
               holding: bool) -> tuple[Level, Reason] | None:
@@ -544,6 +575,18 @@ def _parse_rule(raw: object, n: int, where: str, signals: Mapping[str, Signal],
                                   f"{', '.join(fields)}") from None
         except (ValueError, IndexError) as exc:
             raise fail("message", f"template {message!r} ({lang}) does not format: {exc}") from None
-    return Rule(name=name, type=alert_type, signal=signal, op=op, levels=tuple(levels), scope=scope,
+    # example: the rule must fire on it (a runnable example that stays true when thresholds are edited)
+    raw_example = raw.get("example", {})
+    if not isinstance(raw_example, dict):
+        raise fail("example", "a table { signal_or_baseline = number } is required")
+    example: list[tuple[str, float]] = []
+    for k, v in raw_example.items():
+        if k not in signals and k not in baselines:
+            raise fail("example", f"{k!r} is neither a signal nor a baseline")
+        example.append((k, number("example", v)))
+    rule = Rule(name=name, type=alert_type, signal=signal, op=op, levels=tuple(levels), scope=scope,
                 message=message, baseline=baseline, scale=scale, floor=floor, clear=clear,
-                require=tuple(require), context=tuple(context))
+                require=tuple(require), context=tuple(context), example=tuple(example))
+    if example and rule.run_example() is None:
+        raise fail("example", f"the rule does not fire on its example {dict(example)}")
+    return rule

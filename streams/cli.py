@@ -51,6 +51,51 @@ def settings(ctx: click.Context) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(_settings(ctx)), indent=2))
 
 
+@main.command()
+@click.option("--all", "every", is_flag=True, help="Also the rules switched off in the file (enabled = false).")
+@click.option("--examples", is_flag=True, help="The alert each rule raises on its example, in English and Chinese.")
+@click.pass_context
+def rules(ctx: click.Context, every: bool, examples: bool) -> None:
+    """List the alert rules: what each watches, its thresholds, whether it is on.
+
+    The rules are the packaged alerts/rules.toml, or your own file named by
+    [core] rules in the settings (it replaces the packaged one; each rule's
+    `example` is checked when the file is loaded).
+
+    \b
+    loanwatch rules                           the rules in use
+    loanwatch rules --all --examples          every rule in the file and the alert it raises on its example
+    loanwatch --config my.toml rules --all    the rules of your own file
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from alerts.rules import load_rules
+
+    s = _settings(ctx)
+    path = s.core.rules or None
+    on = {r.name for r in s.policy().ruleset.rules}
+    shown = [r for r in load_rules(path, timezone=s.core.timezone, include_disabled=True).rules
+             if every or r.name in on]
+    table = Table(title=f"alert rules: {path or 'alerts/rules.toml (packaged)'}")
+    for column in ("rule", "on", "alert type", "scope", "fires when"):
+        table.add_column(column)
+    for r in shown:
+        table.add_row(r.name, "yes" if r.name in on else "no", r.type, r.scope, r.describe())
+    console = Console()
+    console.print(table)
+    if examples:
+        for r in shown:
+            found = r.run_example()
+            if found is None:
+                console.print(f"\n[bold]{r.name}[/bold]: no example in the file")
+                continue
+            level, reason = found
+            given = ", ".join(f"{k} = {v:g}" for k, v in r.example)
+            console.print(f"\n[bold]{r.name}[/bold] ({given}) → {level.severity}, {reason.code}", highlight=False)
+            console.print(f"  {reason.message}\n  {reason.message_zh}", highlight=False, markup=False, soft_wrap=True)
+
+
 @main.group()
 def topics() -> None:
     """Create or check the Kafka topics (the broker never creates them implicitly)."""

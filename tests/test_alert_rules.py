@@ -322,3 +322,41 @@ def test_a_rules_file_named_in_the_settings_replaces_the_packaged_one(tmp_path):
     assert "cash_runway" in every - default and default < every
     with pytest.raises(SettingsError, match=r"\[core\] rules"):
         load(env={}, overrides={"core": {"rules": str(tmp_path / "missing.toml")}})
+
+
+# --------------------------------------------------------------------------- examples and `loanwatch rules`
+
+
+@pytest.mark.parametrize("rule", RULES.rules, ids=lambda r: r.name)
+def test_every_rule_has_an_example_it_fires_on_with_its_own_reason(rule):
+    found = rule.run_example()
+    assert found is not None, f"rule {rule.name} has no example"
+    level, reason = found
+    assert level in rule.levels and reason.code in {lv.code for lv in rule.levels}
+    assert reason.value == dict(rule.example)[rule.signal]
+    assert CJK.search(reason.message_zh) and not CJK.search(reason.message)
+
+
+def test_a_rules_file_whose_example_does_not_fire_is_refused():
+    text = ('[[rule]]\nname = "runway"\ntype = "cash_runway"\nsignal = "cash_runway_days"\nop = "<="\n'
+            'levels = [{ severity = "warning", threshold = 15 }]\nmessage = "cash_runway"\n'
+            'example = { cash_runway_days = 40 }\n')
+    with pytest.raises(RuleError, match="does not fire on its example"):
+        parse_rules(text)
+    with pytest.raises(RuleError, match="'runway_days' is neither a signal nor a baseline"):
+        parse_rules(text.replace("cash_runway_days = 40", "runway_days = 4"))
+
+
+def test_loanwatch_rules_lists_the_rules_in_use_and_with_all_every_example_in_both_languages():
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    in_use = CliRunner().invoke(main, ["rules"], env={"LOANWATCH_CONFIG": ""}, catch_exceptions=False)
+    assert in_use.exit_code == 0 and "revenue_drop" in in_use.output and "cash_runway" not in in_use.output
+    every = CliRunner().invoke(main, ["rules", "--all", "--examples"], env={"LOANWATCH_CONFIG": ""},
+                               catch_exceptions=False)
+    assert every.exit_code == 0
+    for rule in RULES.rules:
+        assert rule.name in every.output
+        assert rule.run_example()[1].message_zh in every.output  # type: ignore[index]
