@@ -377,7 +377,8 @@ def month_factor(day: int, sector: str | None, state: RevenueState | None = None
     >>> round(month_factor(oct, "textile"), 2)  # the prior says 1.25; centring the log profile makes it 1.26
     1.26
     """
-    return math.exp(_month_log(day, _profile(state, sector_group(sector, policy), policy)))
+    profile = _profile(state, sector_group(sector, policy), policy)
+    return math.exp(_month_log(day, profile)) if any(profile) else 1.0  # a flat profile: no season
 
 
 def _season(day: int, group: str, state: RevenueState | None, policy: RevenuePolicy) -> float:

@@ -122,8 +122,8 @@ def create_app(settings: Settings) -> faust.App:
     processor = Processor(settings.policy(), settings.kafka.max_event_bytes, t.partitions)
     unsent: set[Any] = set()  # state writes not yet acknowledged by the broker (FutureMessage)
     _flush_state_before_commit(app, unsent)
-    timers: dict[bytes, tuple[int, int | None]] = {}  # key -> (partition, next timer)
-    members: dict[bytes, Member] = {}  # key -> what its partition's day's end reads of the borrower
+    # key -> (partition, next timer, what its partition's day's end reads of the borrower)
+    borrowers: dict[bytes, tuple[int, int | None, Member]] = {}
     index = {"complete": False}  # False until rebuilt from the whole table after an assignment
     processed: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
     health = Health(settings.worker.health_stall_seconds)
@@ -141,18 +141,15 @@ def create_app(settings: Settings) -> faust.App:
             await _deliver(batch, key, settings)
 
     def remember(key: bytes, state_raw: bytes) -> None:
-        partition, wake, member = processor.place(state_raw)
-        timers[key] = (partition, wake)
-        members[key] = member
+        borrowers[key] = processor.place(state_raw)
 
     def rebuild_timers() -> None:
-        timers.clear()
-        members.clear()
+        borrowers.clear()
         for key, value in states.items():
             if value:
                 remember(key, value)
         index["complete"] = True
-        metrics.BORROWERS.set(len(timers))
+        metrics.BORROWERS.set(len(borrowers))
 
     def load_part(partition: int) -> None:
         """The partition's board and models as last saved (the table has recovered when a message is read)."""
@@ -163,7 +160,8 @@ def create_app(settings: Settings) -> faust.App:
         """The states of the partition's borrowers (what its board counts and its models learn from)."""
         if not index["complete"]:
             rebuild_timers()
-        return (members[k] for k in sorted(k for k, (p, _at) in timers.items() if p == partition))
+        mine = sorted((k, member) for k, (p, _at, member) in borrowers.items() if p == partition)
+        return (member for _k, member in mine)
 
     async def save_part(partition: int) -> None:
         """Checkpoint the partition's board and models, and wait for the broker to have it.
@@ -240,7 +238,7 @@ def create_app(settings: Settings) -> faust.App:
         if not index["complete"]:  # the table has recovered by the time the agent reads a message
             rebuild_timers()
         limit = now - processor.policy.lateness_seconds
-        due = [k for k, (p, at) in timers.items() if p == partition and at is not None and at <= limit]
+        due = [k for k, (p, at, _m) in borrowers.items() if p == partition and at is not None and at <= limit]
         for key in sorted(due):
             result = processor.tick(states[key], now)
             await send(result, key)

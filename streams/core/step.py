@@ -251,10 +251,11 @@ def _apply_event(state: BorrowerState, event: ev.Event, t: int, h: int, as_of: i
     elif isinstance(event, _NO_LEDGER):
         if _signals_may_change(state, event, policy):
             today = local_day(as_of, policy) if as_of else 0
-            worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+            dpds = _dpds(state, today, policy)
+            worst = max(dpds.values(), default=0)
             reading = _read(state, today, as_of, worst, part, policy)
             _contribute(state, today, as_of, worst, reading, part, policy)
-            changed = _reconcile_alerts(state, as_of, t, policy, reading)
+            changed = _reconcile_alerts(state, t, policy, reading, dpds)
             if changed:  # an alert opened, changed or resolved: the credit line may have to follow (same reading)
                 outputs.extend(changed)
                 outputs.extend(credit.review(state, today, as_of, worst, reading, iso(t, policy), policy))
@@ -576,17 +577,18 @@ def _reconcile(state: BorrowerState, as_of: int, stamp: int, policy: Policy, par
                timer: bool = False) -> list[Output]:
     """Bring tasks and alerts in line with the ledgers as of ``as_of``; records stamped ``stamp``."""
     today = local_day(as_of, policy) if as_of else 0
-    worst = max((_loan_dpd(loan, today, policy) for loan in state.loans), default=0)
+    dpds = _dpds(state, today, policy)
+    worst = max(dpds.values(), default=0)
     state.max_dpd = max(state.max_dpd, worst)
     _note_lateness(state, today, worst, policy)
     reading = _read(state, today, as_of, worst, part, policy)
     _contribute(state, today, as_of, worst, reading, part, policy)
     outputs: list[Output] = []
     for loan in state.loans:
-        loan.max_dpd = max(loan.max_dpd, _loan_dpd(loan, today, policy))
+        loan.max_dpd = max(loan.max_dpd, dpds[loan.loan_id])
         outputs.extend(_reconcile_tasks(state, loan, today, stamp, reading.risk_score, policy))
         _prune_settled(loan)
-    outputs.extend(_reconcile_alerts(state, as_of, stamp, policy, reading))
+    outputs.extend(_reconcile_alerts(state, stamp, policy, reading, dpds))
     outputs.extend(credit.review(state, today, as_of, worst, reading, iso(stamp, policy), policy, timer=timer))
     return outputs
 
@@ -610,11 +612,10 @@ def _note_lateness(state: BorrowerState, today: int, worst: int, policy: Policy)
         repayment.dpd_changed(state.repay, worst, policy.repayment_policy)
 
 
-def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Policy,
-                      reading: signals.Reading) -> list[Output]:
-    """Evaluate the alert rules on the detectors' ``reading`` and the loans' DPD, and run the lifecycle."""
-    today = local_day(as_of, policy) if as_of else 0
-    dpds = {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
+def _reconcile_alerts(state: BorrowerState, stamp: int, policy: Policy, reading: signals.Reading,
+                      dpds: dict[str, int]) -> list[Output]:
+    """Evaluate the alert rules on the detectors' ``reading`` and the loans' DPD (``dpds``, by loan id, as of
+    the reading's day), and run the lifecycle."""
     worst = max(dpds.values(), default=0)
     rules = policy.ruleset
     findings = evaluate(rules, reading.signals, reading.baselines, open_types=lifecycle.open_types(state.alerts))
@@ -625,6 +626,11 @@ def _reconcile_alerts(state: BorrowerState, as_of: int, stamp: int, policy: Poli
     klass = risk_class(worst, critical, policy.classes)
     return list(lifecycle.reconcile(state.alerts, state.borrower_id, findings, stamp, reading.risk_score, klass,
                                     rules.policy))
+
+
+def _dpds(state: BorrowerState, today: int, policy: Policy) -> dict[str, int]:
+    """Each loan's days past due on local day ``today``, by loan id."""
+    return {loan.loan_id: _loan_dpd(loan, today, policy) for loan in state.loans}
 
 
 def _loan_dpd(loan: Loan, today: int, policy: Policy) -> int:
