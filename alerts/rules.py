@@ -94,7 +94,8 @@ BASELINES: dict[str, str] = {
     "revenue_expected_daily": "seasonal baseline revenue per day, currency units",
     "revenue_daily_3m_ago": "the last days' revenue at the baseline level of three month-ends ago, currency units",
     "revenue_volatility_usual": "usual dispersion of daily revenue",
-    "dormancy_threshold_days": "quiet days after which the silent-feed detector calls this borrower silent",
+    "dormancy_threshold_days": "quiet days this borrower's rhythm allows: one more and the silent-feed detector "
+                               "calls it silent",
     "report_gap_days": "the borrower's typical gap between reports, in days",
     "cash_runway_usual_days": "the borrower's usual cash runway, in days",
     "margin_usual": "the borrower's baseline margin proxy, 0..1",

@@ -180,16 +180,24 @@ def test_a_repayment_is_never_booked_twice_however_many_events_came_after_it():
     assert state.loans[0].installments[0].paid == Decimal("400")
 
 
-def dormancy_opened(days: list[str], until: str, policy: Policy) -> list[str]:
+def dormancy_alerts(days: list[str], until: str, policy: Policy) -> list:
     rules = load_rules(include_disabled=True)  # the dormancy rules are off by default
     _, outputs = run([sale(d) for d in days], until=until, policy=dataclasses.replace(policy, rules=rules))
-    return [a.opened_at for a in alerts(outputs) if a.type == "dormancy" and a.status == "open"]
+    return [a for a in alerts(outputs) if a.type == "dormancy" and a.status == "open"]
+
+
+def dormancy_opened(days: list[str], until: str, policy: Policy) -> list[str]:
+    return [a.opened_at for a in dormancy_alerts(days, until, policy)]
 
 
 def test_a_daily_seller_is_warned_once_more_complete_quiet_days_than_its_threshold_have_passed():
     april = [(dt.date(2026, 4, 1) + dt.timedelta(days=k)).isoformat() for k in range(30)]
     # threshold 7 days (the floor); 05-01 .. 05-08 are eight whole days without a report
-    assert dormancy_opened(april, "2026-05-20", POLICY) == ["2026-05-09T00:00:00+08:00"]
+    [opened] = dormancy_alerts(april, "2026-05-20", POLICY)
+    assert opened.opened_at == "2026-05-09T00:00:00+08:00"
+    reason = opened.reasons[0]
+    assert (reason.value, reason.threshold) == (8, 7)
+    assert "for 8 days" in reason.message and "threshold 7 days" in reason.message
 
 
 def test_golden_week_is_not_silence_unless_the_settings_say_the_portfolio_is_outside_china():

@@ -9,6 +9,7 @@ feature vector of the risk score.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from detectors import cashflow, dormancy, repayment, revenue
@@ -63,7 +64,8 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         # quiet days are complete days: a day's report is due at its end, so today is not one yet
         silence = dormancy.silent_since(state.feed, today - 1, silence_policy, excused=excused)
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
-        baselines["dormancy_threshold_days"] = silence.threshold
+        # in whole days: the quiet days its rhythm allows ("silent 23 days, threshold 22", not "threshold 23")
+        baselines["dormancy_threshold_days"] = float(math.floor(silence.threshold))
     if state.cash is not None and state.cash.first:
         cash = cashflow.signals(state.cash, now, season=_margin_season(state, now))
         if cash.ready:

@@ -387,13 +387,14 @@ def _silence_day(state: BorrowerState, today: int, excused: int, policy: Policy)
     Silent once more than the borrower's own threshold of complete days pass
     without an event (detectors.dormancy; signals.read counts the days before
     today), so the level is reached at the start of the day after; the default
-    rules raise it to critical at twice that, and at least 30 days. ``excused``:
-    outage days of its source so far, not its silence.
+    rules raise it to critical at twice the whole days allowed, and at least 30
+    days. ``excused``: outage days of its source so far, not its silence.
     """
     assert state.feed is not None
     threshold = dormancy.silent_since(state.feed, today, policy.dormancy, excused=excused).threshold
     last = state.feed.last_day
-    for day in (last + math.floor(threshold) + 2, last + max(math.ceil(2 * threshold), 30) + 1):
+    allowed = math.floor(threshold)  # the whole quiet days the rhythm allows (signals.read's baseline)
+    for day in (last + allowed + 2, last + max(2 * allowed, 30) + 1):
         if day > today:
             return day
     return None
