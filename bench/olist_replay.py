@@ -2,7 +2,7 @@
 
     python bench/olist_replay.py                  # writes the events and the replay under a temp dir
     python bench/olist_replay.py --out olist-out  # ... or here (events.jsonl.gz, alerts.jsonl, ...)
-    python bench/olist_replay.py --no-holidays    # Brazilian sellers: China's public holidays are not excused
+    python bench/olist_replay.py --no-holidays    # Brazilian sellers: [core] public_holidays = false
 
 ``bench/olist_dormancy.py`` feeds the two detectors directly. This script does
 what a lender would: every seller-day with a sale becomes a ``revenue/1`` event
@@ -45,10 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import olist_dormancy as od  # noqa: E402
 
 from alerts.rules import RuleSet, load_rules  # noqa: E402
-from detectors.dormancy import DormancyPolicy  # noqa: E402
 from streams.processor import Processor  # noqa: E402
-from streams.replay import JsonlSink, read_lines, replay  # noqa: E402
-from streams.settings import Settings  # noqa: E402
+from streams.replay import JsonlSink, ReplaySummary, read_lines, replay  # noqa: E402
+from streams.settings import Core, Settings  # noqa: E402
 
 KINDS = {"dormancy": "dormancy", "revenue_decline": "decline"}
 WATCH = ("feed_silent", "feed_silent_long")  # the dormancy rules, off by default
@@ -125,36 +124,44 @@ def measure(sellers: dict[str, od.Seller], found: dict[str, list[tuple[str, int,
             **{f"{k}_judged": v[0] for k, v in judged.items()}, **{f"{k}_false": v[1] for k, v in judged.items()}}
 
 
+def run(data: Path, out: Path, holidays: bool) -> tuple[int, ReplaySummary, float, dict[str, float], float]:
+    """Write the events under ``out``, replay them there, measure: (events, summary, seconds, metrics, resolve
+    days of a dormancy alert)."""
+    # as a lender would: [core] public_holidays = false in the settings for Brazilian sellers
+    policy = Settings(core=Core(public_holidays=holidays)).policy()
+    policy = dataclasses.replace(policy, rules=rules_with_dormancy())
+    events = out / "olist_events.jsonl.gz"
+    n = write_events(data, events, policy.tz)
+    t0 = time.perf_counter()
+    sink = JsonlSink(out)
+    end = dt.datetime.fromordinal(od.WINDOW_END + 1).replace(tzinfo=policy.tz)
+    try:
+        summary = replay(read_lines(events), Processor(policy), sink, source=str(events), until=end)
+    finally:
+        sink.close()
+    elapsed = time.perf_counter() - t0
+    m = measure(od.load(data), episodes(out / "alerts.jsonl", policy.tz))
+    return n, summary, elapsed, m, policy.rules.policy.span("dormancy") / 86400
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=od.DATA)
     ap.add_argument("--out", type=Path, default=None, help="keep the events and the replay's files here")
     ap.add_argument("--no-holidays", action="store_true",
-                    help="China's public holidays are silence like any day (the dormancy policy's holidays=False)")
+                    help="China's public holidays are silence like any day ([core] public_holidays = false)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        policy = Settings().policy()
-        policy = dataclasses.replace(policy, rules=rules_with_dormancy(),
-                                     dormancy=DormancyPolicy(holidays=not args.no_holidays))
-        events = out / "olist_events.jsonl.gz"
-        n = write_events(args.data, events, policy.tz)
-        t0 = time.perf_counter()
-        sink = JsonlSink(out)
-        end = dt.datetime.fromordinal(od.WINDOW_END + 1).replace(tzinfo=policy.tz)
-        summary = replay(read_lines(events), Processor(policy), sink, source=str(events), until=end)
-        sink.close()
-        elapsed = time.perf_counter() - t0
-        sellers = od.load(args.data)
-        m = measure(sellers, episodes(out / "alerts.jsonl", policy.tz))
+        n, summary, elapsed, m, resolve_days = run(args.data, out, holidays=not args.no_holidays)
     print(f"{n:,} revenue/1 events, {summary.borrowers:,} sellers, replayed in {elapsed:.1f} s "
           f"({summary.dead_letters} dead letters); public holidays excused: {not args.no_holidays}")
     print(f"(a) dormant sellers with a dormancy or decline alert open within {od.WARN_WITHIN} days of the last "
           f"sale: {m['warned']}/{m['dormant']} = {m['warned'] / m['dormant']:.3f} (median {m['median_delay']} days)")
     print(f"    of which opened after the last sale: {m['fresh']} = {m['fresh'] / m['dormant']:.3f} (the others "
           f"opened on an earlier silence and were still open: a dormancy alert resolves after "
-          f"{policy.rules.policy.span('dormancy') / 86400:g} clear days)")
+          f"{resolve_days:g} clear days)")
     print(f"(b) false alerts per active merchant-month: {m['false']}/{m['months']} = "
           f"{m['false'] / m['months']:.3f}")
     for kind in ("dormancy", "decline"):
