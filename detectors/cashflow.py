@@ -51,13 +51,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import msgspec
+from river.base import AnomalyDetector
+from river.base.typing import FeatureName
 
 __all__ = ["CashflowPolicy", "CashflowState", "CashflowSignals", "update", "advance", "signals", "lender_key",
-           "note_own", "note_own_key"]
+           "note_own", "note_own_key", "CashflowDetector"]
 
 _DAY = 86_400
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -463,3 +467,75 @@ def _note_lender(state: CashflowState, counterparty_id: str | None, t: int, repa
     oldest = min(range(0, len(ring), 2), key=lambda i: ring[i + 1])
     if ring[oldest + 1] < day:
         ring[oldest], ring[oldest + 1] = code, day
+
+
+class CashflowDetector(AnomalyDetector):
+    """The cash-flow detector behind river's anomaly-detector protocol (one borrower's account).
+
+    ``x`` is one movement: ``t`` (epoch seconds; default a day after the
+    latest), ``amount`` (in major units: positive in, negative out),
+    ``kind`` (the ``counterparty_type``; default ``customer`` in, ``supplier``
+    out), optional ``balance`` (``balance_after``) and ``counterparty`` (a
+    lender's hashed id). ``score_one`` is how far the movement would take the
+    account past the nearest of its thresholds (1.0: at one): the runway
+    threshold over the runway, the margin's fall over ``margin_drop``, other
+    lenders over ``min_other_lenders``, the burn cover over the inflow cover.
+    It does not learn.
+
+    Parameters
+    ----------
+    runway_days
+        Low runway: the balance lasts fewer days than this.
+    margin_drop
+        Margin decline: the margin fell this much (absolute) against its baseline.
+    min_other_lenders
+        Distinct other lenders within 30 days that make multi-lending.
+
+    Examples
+    --------
+
+    >>> det, t0, day = CashflowDetector(), 1_767_225_600, 86_400
+    >>> for d in range(40):                       # sales in, costs out, a comfortable balance
+    ...     det.learn_one({"t": t0 + d * day, "amount": 10_000.0, "balance": 400_000.0})
+    ...     det.learn_one({"t": t0 + d * day + 3600, "amount": -8_000.0})
+    >>> det.score_one({"t": t0 + 40 * day, "amount": 10_000.0}) < 1.0
+    True
+    >>> det.score_one({"t": t0 + 40 * day, "amount": -390_000.0, "balance": 10_000.0}) >= 1.0   # cash gone
+    True
+    """
+
+    def __init__(self, runway_days: float = 15.0, margin_drop: float = 0.08, min_other_lenders: int = 2):
+        self.runway_days = runway_days
+        self.margin_drop = margin_drop
+        self.min_other_lenders = min_other_lenders
+        self.policy = CashflowPolicy(runway_days=runway_days, runway_clear_days=max(20.0, runway_days),
+                                     margin_drop=margin_drop, margin_clear=margin_drop / 2,
+                                     min_other_lenders=max(min_other_lenders, 1))
+        self.state = CashflowState()
+
+    def _book(self, state: CashflowState, x: Mapping[FeatureName, Any]) -> CashflowSignals:
+        t = int(x["t"]) if "t" in x else (state.t + _DAY if state.first else 0)
+        amount = float(x.get("amount", 0.0))
+        direction = "in" if amount >= 0 else "out"
+        kind = str(x.get("kind", "customer" if direction == "in" else "supplier"))
+        balance = float(x["balance"]) if "balance" in x else None
+        lender = str(x["counterparty"]) if "counterparty" in x else None
+        return update(state, t, direction, abs(amount), kind, balance_after=balance, counterparty_id=lender,
+                      policy=self.policy)
+
+    def learn_one(self, x: dict[FeatureName, Any]) -> None:
+        self._book(self.state, x)
+
+    def score_one(self, x: dict[FeatureName, Any]) -> float:
+        sig = self._book(msgspec.msgpack.decode(msgspec.msgpack.encode(self.state), type=CashflowState), x)
+        if not sig.ready:
+            return 0.0
+        p = self.policy
+        parts = [sig.other_lenders / p.min_other_lenders]
+        if sig.runway_days is not None:
+            parts.append(p.runway_days / max(sig.runway_days, 1e-9))
+        if sig.margin_judged and sig.margin is not None and sig.margin_baseline is not None:
+            parts.append(max(sig.margin_baseline - sig.margin, 0.0) / p.margin_drop)
+        if sig.outflow > 0:
+            parts.append(p.burn_cover / max(sig.inflow_cover, 1e-9))
+        return max(parts)

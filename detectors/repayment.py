@@ -26,11 +26,15 @@ Buckets follow the usual collection convention (``M0`` current, ``M1`` 1–30 DP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
+from river.base import AnomalyDetector
+from river.base.typing import FeatureName
 
-__all__ = ["RepaymentPolicy", "RepaymentState", "RepaymentSignals",
+__all__ = ["RepaymentPolicy", "RepaymentState", "RepaymentSignals", "RepaymentDetector",
            "went_overdue", "settled", "partial_payment", "dpd_changed", "signals", "bucket_of"]
 
 _R = 10_000.0
@@ -201,3 +205,58 @@ def signals(state: RepaymentState, policy: RepaymentPolicy = DEFAULT_POLICY) -> 
         cures=state.cures,
         rolled_forward=state.bucket > 0 and state.last_move == 1,
     )
+
+
+class RepaymentDetector(AnomalyDetector):
+    """Repayment behaviour behind river's anomaly-detector protocol (one borrower).
+
+    ``x`` is one installment cycle: ``days_late`` (the settlement day minus
+    the due date; past the grace days, the installment went overdue first),
+    optionally ``dpd`` (the borrower's worst DPD once the cycle is booked;
+    default 0) and ``partial`` (1: a payment left it partly unpaid first).
+    ``score_one`` is what the cycle would leave: the overdue installments in a
+    row over the repeated-lateness threshold, plus 1 for a roll into a worse
+    bucket (1.0: at a threshold). It does not learn.
+
+    Parameters
+    ----------
+    consecutive_late
+        This many overdue installments in a row make repeated lateness.
+    grace_days
+        A settlement this many days after the due date still counts as on time.
+
+    Examples
+    --------
+
+    >>> det = RepaymentDetector()
+    >>> for _ in range(6):                                 # six installments on time
+    ...     det.learn_one({"days_late": 0})
+    >>> det.score_one({"days_late": -1})
+    0.0
+    >>> det.learn_one({"days_late": 12})                   # one late
+    >>> det.score_one({"days_late": 35, "dpd": 35})        # a second in a row, into 31-60 DPD
+    2.0
+    """
+
+    def __init__(self, consecutive_late: int = 2, grace_days: int = 0):
+        self.consecutive_late = consecutive_late
+        self.grace_days = grace_days
+        self.policy = RepaymentPolicy(consecutive_late=max(consecutive_late, 1), grace_days=grace_days)
+        self.state = RepaymentState()
+
+    def _book(self, state: RepaymentState, x: Mapping[FeatureName, Any]) -> RepaymentSignals:
+        days_late = int(x.get("days_late", 0))
+        if days_late > self.policy.grace_days:
+            went_overdue(state, self.policy)
+        if x.get("partial"):
+            partial_payment(state, self.policy)
+        settled(state, days_late, self.policy)
+        return dpd_changed(state, int(x.get("dpd", 0)), self.policy)
+
+    def learn_one(self, x: dict[FeatureName, Any]) -> None:
+        self._book(self.state, x)
+
+    def score_one(self, x: dict[FeatureName, Any]) -> float:
+        trial = msgspec.msgpack.decode(msgspec.msgpack.encode(self.state), type=RepaymentState)
+        sig = self._book(trial, x)
+        return sig.consecutive_late / sig.consecutive_threshold + (1.0 if sig.rolled_forward else 0.0)

@@ -15,9 +15,11 @@ from river.checks import clf as clf_checks
 from river.checks import common
 
 from detectors.anomaly import BorrowerAnomaly
+from detectors.cashflow import CashflowDetector
 from detectors.default_model import DefaultModel, rule_score
 from detectors.dormancy import DormancyDetector
 from detectors.features import FEATURES, borrower_features
+from detectors.repayment import RepaymentDetector
 from detectors.revenue import RevenueDetector
 
 # --------------------------------------------------------------------------- streams
@@ -38,6 +40,29 @@ def dormancy_stream(n: int = 120) -> list[tuple[dict, None]]:
     for _ in range(n):
         day += rng.choice([1, 1, 2, 3, 15])
         out.append(({"day": float(day)}, None))
+    return out
+
+
+def cashflow_stream(n: int = 150) -> list[tuple[dict, None]]:
+    """A workshop's account: sales in, supplier and payroll out, the balance, now and then another lender."""
+    rng, t, balance, out = random.Random(3), 1_767_225_600, 200_000.0, []
+    for i in range(n):
+        t += rng.choice([3600, 8 * 3600, 86_400])
+        amount = 9_000.0 * math.exp(rng.gauss(0, 0.3)) if i % 3 else -7_000.0 * math.exp(rng.gauss(0, 0.3))
+        balance += amount
+        x = {"t": float(t), "amount": amount, "balance": balance, "kind": "customer" if amount > 0 else "supplier"}
+        if i % 40 == 39:
+            x |= {"kind": "lender_disbursement", "counterparty": f"lender-{i}", "amount": 50_000.0}
+        out.append((x, None))
+    return out
+
+
+def repayment_stream(n: int = 60) -> list[tuple[dict, None]]:
+    rng = random.Random(4)
+    out = []
+    for _ in range(n):
+        late = rng.choice([0, 0, 0, -2, 3, 12, 35])
+        out.append(({"days_late": float(late), "dpd": float(late if late > 30 else 0)}, None))
     return out
 
 
@@ -73,6 +98,8 @@ CLASSIFIER = [clf_checks.check_predict_proba_one, clf_checks.check_predict_proba
 CASES = {
     "revenue": (RevenueDetector, revenue_stream),
     "dormancy": (DormancyDetector, dormancy_stream),
+    "cashflow": (CashflowDetector, cashflow_stream),
+    "repayment": (RepaymentDetector, repayment_stream),
     "anomaly": (lambda: BorrowerAnomaly(window_size=50, seed=3), feature_stream),
     "default": (DefaultModel, feature_stream),
 }
