@@ -3,8 +3,8 @@
 ``bench/olist_replay.py`` turns the sellers' sale days into ``revenue/1`` events
 and replays them as ``loanwatch replay`` would; ``bench/olist_dormancy.py``
 feeds the same days to the detectors directly. The figures the README quotes
-come from these two scripts: here they must agree (the alerts opened after a
-dormant seller's last sale are the detectors' warnings) and stay in range.
+come from these two scripts: here they must agree (the alerts opened are the
+detectors' warnings) and stay in range.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def test_olist_replayed_through_the_pipeline_warns_as_the_detectors_do(tmp_path)
     d = direct.measure(sellers, direct.revenue.RevenuePolicy(), direct.dormancy.DormancyPolicy(holidays=False),
                        True, direct.JUDGE_DAYS)
     assert m["dormant"] == d["dormant"] == 596
-    assert abs(m["fresh"] - d["warned"]) <= 5, (m, d)  # alerts opened after the last sale = detector warnings
+    # the alerts opened are the detectors' warnings, judged the same ...
+    assert abs(m["dormancy_judged"] - d["dormancy_judged"]) <= 5 and abs(m["false"] - d["false"]) <= 5, (m, d)
+    # ... and the lifecycle keeps them open a little longer (resolved after clear days), never shorter
+    assert d["warned"] - 5 <= m["warned"], (m, d)
     assert m["fresh"] <= m["warned"]
-    assert abs(m["false"] / m["months"] - d["false_rate"]) <= 0.005, (m, d)
-    assert 0.55 <= m["warned"] / m["dormant"] <= 1.0 and m["false"] / m["months"] <= 0.13
+    assert 0.7 <= m["warned"] / m["dormant"] <= 1.0 and m["false"] / m["months"] <= 0.1
