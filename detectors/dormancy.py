@@ -198,7 +198,8 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
     state.period = span if span > 1 else 0
     if day <= state.last_day:
         return
-    if state.last_day and silent_since(state, day - 1, policy, excused=excused).is_silent:
+    if state.last_day and day - 1 - state.last_day > policy.floor_days \
+            and silent_since(state, day - 1, policy, excused=excused).is_silent:  # (never silent within the floor)
         state.resume = 0 if span >= PERIOD_DAYS["month"] else max(policy.resume_reports - 1, 0)
     elif state.resume:
         state.resume -= 1
