@@ -69,6 +69,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "olist"
 WINDOW_END = dt.date(2018, 8, 31).toordinal()
 JUDGE_DAYS = 30
 WARN_WITHIN = 21
+RECENT_DAYS = 30  # a stricter reading of (a): the warning began at most this long before the last sale
 
 
 @dataclass
@@ -136,7 +137,7 @@ def is_false(seller: Seller, kind: str, day: int, judge_days: int = JUDGE_DAYS) 
 
 def measure(sellers: dict[str, Seller], rpol: revenue.RevenuePolicy, dpol: dormancy.DormancyPolicy,
             decline: bool, judge_days: int) -> dict[str, float]:
-    dormant = warned = 0
+    dormant = warned = recent = open_days = trading_days = 0
     delays: list[int] = []
     counts = {"dormancy": [0, 0], "decline": [0, 0]}  # [judged, false]
     months = months_sold = days_fed = 0
@@ -145,6 +146,9 @@ def measure(sellers: dict[str, Seller], rpol: revenue.RevenuePolicy, dpol: dorma
         days_fed += WINDOW_END - min(seller.sales) + 1
         months += months_between(min(seller.sales), max(seller.sales))
         months_sold += len({dt.date.fromordinal(d).strftime("%Y-%m") for d in seller.sales})
+        first, last = min(seller.sales), max(seller.sales)
+        trading_days += last - first + 1
+        open_days += sum(1 for d in range(first, last + 1) if active.get(d))
         for kind, day in raised:
             if day + judge_days > WINDOW_END:
                 continue
@@ -156,10 +160,15 @@ def measure(sellers: dict[str, Seller], rpol: revenue.RevenuePolicy, dpol: dorma
             if hit:
                 warned += 1
                 delays.append(hit[0] - seller.last)
+                began = hit[0]
+                while active.get(began - 1):
+                    began -= 1
+                recent += began >= seller.last - RECENT_DAYS
     delays.sort()
     false_total = counts["dormancy"][1] + counts["decline"][1]
     return {
         "dormant": dormant, "warned": warned, "recall": warned / max(dormant, 1),
+        "recent": recent, "open_share": open_days / max(trading_days, 1),
         "median_delay": delays[len(delays) // 2] if delays else float("nan"),
         "months": months, "months_sold": months_sold, "days_fed": days_fed,
         "false": false_total, "false_rate": false_total / months,
@@ -217,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dormancy policy: {dpol}")
     print(f"(a) dormant sellers warned within {WARN_WITHIN} days of the last sale: "
           f"{m['warned']}/{m['dormant']} = {m['recall']:.3f} (median {m['median_delay']} days after the last sale)")
+    print(f"    stricter: the warning began at most {RECENT_DAYS} days before the last sale: "
+          f"{m['recent']}/{m['dormant']} = {m['recent'] / max(m['dormant'], 1):.3f}")
+    print(f"    cost not in (b): a warning is open on {m['open_share']:.1%} of the days between a seller's first "
+          f"and last sale")
     print(f"(b) false warnings per active merchant-month (N = {args.judge_days} days): "
           f"{m['false']}/{m['months']} = {m['false_rate']:.3f}  (per month with a sale: "
           f"{m['false'] / m['months_sold']:.3f})")
@@ -232,11 +245,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"(b) {h['false_rate']:.3f}")
     if args.sweep:
         print()
-        print(f"dormancy only, N = {args.judge_days}: {'policy':44s} {'(a)':>6s} {'(b)':>6s}")
+        print(f"dormancy only, N = {args.judge_days}: {'policy':44s} {'(a)':>6s} {'(b)':>6s} {'strict':>6s} {'open':>6s}")
         for label, kw in SWEEP:
             r = measure(sellers, rpol, dormancy.DormancyPolicy(**{"holidays": False, **kw}), False,
                         args.judge_days)
-            print(f"{'':28s}{label:44s} {r['recall']:6.3f} {r['false_rate']:6.3f}")
+            print(f"{'':28s}{label:44s} {r['recall']:6.3f} {r['false_rate']:6.3f} "
+                  f"{r['recent'] / max(r['dormant'], 1):6.3f} {r['open_share']:6.1%}")
     return 0
 
 
