@@ -82,11 +82,6 @@ TEMPLATES.update({
         "allows (threshold {threshold:.0f} days): the business may have stopped trading.",
         "已连续{value:.0f}天无销售或账户流水，远超该借款人的正常经营节奏（阈值{threshold:.0f}天），可能已停止经营。",
     ),
-    "feed_resuming": (
-        "Sales are reported again after a silence longer than this borrower's rhythm allows, but not yet "
-        "steadily: {value:.0f} more day(s) with sales before it counts as back.",
-        "该借款人在超出正常经营节奏的停滞后重新上报销售，但尚未恢复常态：还需{value:.0f}天有销售记录才视为恢复。",
-    ),
     "cash_runway": (
         "Cash on hand covers only {value:.0f} days of typical outflows (threshold {threshold:.0f} days; "
         "usually {baseline:.0f} days).",

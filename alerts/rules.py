@@ -71,8 +71,6 @@ SIGNALS: dict[str, Signal] = {
     "revenue_volatility_ratio": Signal("borrower", "short-run over long-run dispersion of revenue"),
     "revenue_collapsed": Signal("borrower", "1 when revenue has collapsed to near zero, else 0"),
     "dormant_days": Signal("borrower", "days since the last revenue or account event"),
-    "dormancy_resuming": Signal("borrower", "after a silence, days with reports still needed before the feed "
-                                            "counts as back (0: it does)"),
     "cash_runway_days": Signal("borrower", "balance over typical daily outflow, in days"),
     "margin_decline": Signal("borrower", "fall of the margin proxy below its baseline, absolute (0.08 = 8 points)"),
     "margin_decline_month": Signal("borrower", "the same for the last complete month alone (twice as noisy as the "

@@ -3,9 +3,7 @@
     python bench/olist_dormancy_bound.py
 
 The dormancy detector warns when a seller's silence passes a threshold that
-depends on what the seller's history says at its last sale (and keeps the
-warning while the seller is resuming; this script leaves that out: a plain
-threshold per gap, so its "own thresholds" line is below the detector's). This script asks
+depends on what the seller's history says at its last sale. This script asks
 what the *best possible* such threshold would reach on this very file: every
 gap between two sale days (and each seller's final gap) is put in a bucket by
 the seller's history at the gap's start (sale days so far, typical gap, recent

@@ -10,8 +10,8 @@ what a lender would: every seller-day with a sale becomes a ``revenue/1`` event
 events are replayed by the processor ``loanwatch replay`` uses (alert rules,
 lifecycle and hysteresis, the feed board that holds back dormancy on a
 pipeline outage, the same default settings), with the dormancy rules
-(``feed_silent``, ``feed_silent_long``, ``feed_resuming``, off by default)
-switched on beside the default rules, to the window's end (2018-08-31). (a) and (b) are then read
+(``feed_silent``, ``feed_silent_long``, off by default) switched on beside the
+default rules, to the window's end (2018-08-31). (a) and (b) are then read
 from the ``alerts.jsonl`` it wrote, with the definitions of
 ``bench/olist_dormancy.py``:
 
@@ -50,7 +50,7 @@ from streams.replay import JsonlSink, ReplaySummary, read_lines, replay  # noqa:
 from streams.settings import Core, Settings  # noqa: E402
 
 KINDS = {"dormancy": "dormancy", "revenue_decline": "decline"}
-WATCH = ("feed_silent", "feed_silent_long", "feed_resuming")  # the dormancy rules, off by default
+WATCH = ("feed_silent", "feed_silent_long")  # the dormancy rules, off by default
 
 
 def write_events(data: Path, path: Path, tz: dt.tzinfo) -> int:
@@ -160,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) dormant sellers with a dormancy or decline alert open within {od.WARN_WITHIN} days of the last "
           f"sale: {m['warned']}/{m['dormant']} = {m['warned'] / m['dormant']:.3f} (median {m['median_delay']} days)")
     print(f"    of which opened after the last sale: {m['fresh']} = {m['fresh'] / m['dormant']:.3f} (the others were "
-          f"open already: opened on an earlier silence, kept while the seller was resuming, and resolved only "
-          f"{resolve_days:g} clear days after; an open alert is re-sent every week)")
+          f"open already: opened on an earlier silence, resolved only {resolve_days:g} clear days after it)")
     print(f"(b) false alerts per active merchant-month: {m['false']}/{m['months']} = "
           f"{m['false'] / m['months']:.3f}")
     for kind in ("dormancy", "decline"):

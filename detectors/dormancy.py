@@ -17,22 +17,12 @@ its last event exceed a threshold made of three parts:
 * **never sooner** than ``floor_days`` (7): a daily seller is silent after a
   quiet week.
 
-A borrower whose rhythm is not known yet (fewer than ``new_gaps`` (8) gaps
-seen: a rhythm's spread is a poor estimate from fewer) is measured against a
-prior rhythm (``prior_gap``, blended away as gaps are observed) and is silent
-after ``cap_days`` (20) quiet days at the latest, whatever its first gaps
-were: among real marketplace sellers (Olist), a new seller quiet for three
-weeks sold nothing in the following month more often than not, and new
-sellers are most of those that stop for good.
-
-One report after a silence does not make a feed *back*: it is ``resuming``
-until it has reported on ``resume_reports`` (3) days since (a feed that
-declares a monthly period: its first report), so a business that sells once
-or twice after going quiet stays under watch instead of being cleared and
-warned again, and one that is really back clears in a few reports. On Olist
-this alone warns in time one more in twelve of the sellers that stopped for
-good (0.648 to 0.730, ``bench/olist_dormancy.py --sweep``), with fewer false
-warnings (0.101 to 0.071 per merchant-month).
+A borrower whose rhythm is not known yet (fewer than ``new_gaps`` (5) gaps
+seen) is measured against a prior rhythm (``prior_gap``, blended away as gaps
+are observed) and is silent after ``cap_days`` (20) quiet days at the latest,
+whatever its first gaps were: among real marketplace sellers (Olist), a new
+seller quiet for three weeks sold nothing in the following month more often
+than not, and new sellers are most of those that stop for good.
 
 Public holidays (Spring Festival and National Day's Golden Week, the windows
 of :func:`detectors.revenue.calendar_event` every sector shares) do not count:
@@ -55,14 +45,14 @@ borrower's silence.
 >>> for day in range(739000, 739030):           # a daily seller (April-May 2024)
 ...     note_event(state, day, policy)
 >>> silent_since(state, 739036, policy)
-Silence(is_silent=False, days_silent=7, typical_gap=1.39, threshold=7.0, resuming=0)
+Silence(is_silent=False, days_silent=7, typical_gap=1.39, threshold=7.0)
 >>> silent_since(state, 739037, policy).is_silent
 True
 >>> sf = DormancyState()                         # a daily seller in 2026, last sale on 02-06
 >>> for day in range(739617, 739654):
 ...     note_event(sf, day, policy)
 >>> silent_since(sf, 739654 + 19, policy)        # 20 quiet days, all in the festival window (02-07 .. 03-04)
-Silence(is_silent=False, days_silent=20, typical_gap=1.32, threshold=33.0, resuming=0)
+Silence(is_silent=False, days_silent=20, typical_gap=1.32, threshold=33.0)
 """
 
 from __future__ import annotations
@@ -98,8 +88,7 @@ class DormancyPolicy:
     months), an irregular one when its quiet spell would come less than once in
     ten years of its own rhythm, never sooner than a week; a new borrower is
     assumed to report about weekly and is silent after three quiet weeks at the
-    latest until eight gaps have been seen; after a silence, it is back once it
-    has reported on three days.
+    latest until five gaps have been seen.
     """
 
     multiple: float = 2.5  # a regular reporter is silent after this many typical gaps (missed reports) ...
@@ -107,12 +96,11 @@ class DormancyPolicy:
     cap_multiple: float = 1.5  # ... unless 1.5 typical gaps are longer (a monthly reporter)
     rare_years: float = 10.0  # an irregular one when a quiet spell this long comes less than once in this many years
     floor_days: float = 7.0  # never silent sooner
-    new_gaps: int = 8  # until this many gaps are seen: silent after cap_days at the latest
+    new_gaps: int = 5  # until this many gaps are seen: silent after cap_days at the latest
     prior_gap: float = 7.0  # the rhythm assumed before the borrower's own is known
     prior_weight: float = 2.0  # weight of the prior, in observed gaps
     alpha: float = 0.15  # EWMA weight of a new gap
     holidays: bool = True  # public-holiday days (Spring Festival, National Day) are not silence
-    resume_reports: int = 3  # after a silence the feed is back once it has reported on this many days
 
 
 DEFAULT_POLICY = DormancyPolicy()
@@ -126,7 +114,6 @@ class DormancyState(msgspec.Struct, array_like=True, omit_defaults=True):
     dev: int = 0  # EWMA of |gap - mean|, 1/100 day
     gaps: int = 0  # gaps observed (saturates at 255)
     period: int = 0  # the reporting period the feed declares, in days (0: daily)
-    resume: int = 0  # after a silence: reports still needed before the feed is back (0: it is)
 
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}  # a declared reporting period (revenue/1 ``period``), in days
@@ -139,7 +126,6 @@ class Silence(NamedTuple):
     days_silent: int  # days since the last event day
     typical_gap: float  # the borrower's typical gap between event days (prior-blended)
     threshold: float  # days of silence that make it silent (festival days included)
-    resuming: int = 0  # reports still needed after a silence before the feed is back (0: it is, or silent)
 
 
 def _festival_windows() -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -176,7 +162,7 @@ def _quiet_days(a: int, b: int, policy: DormancyPolicy) -> int:
 
 
 def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_POLICY, *,
-               period: str = "day", excused: int = 0) -> None:
+               period: str = "day") -> None:
     """An event of this feed happened on local day ``day`` (in place).
 
     Several events on one day count once; a late event for an earlier day
@@ -185,10 +171,7 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
     the reporting period the event declares (``day``, ``week``, ``month``):
     until the borrower's own rhythm is known it is the prior rhythm, and a
     borrower is never silent sooner than one period (a monthly VAT filer is
-    not silent after three quiet weeks). An event that ends a silence (the
-    days before ``day`` were silent, ``excused`` outage days not counted)
-    starts the feed's resumption: it is back after ``resume_reports`` days
-    with events.
+    not silent after three quiet weeks).
 
     >>> s = DormancyState()
     >>> for day in (10, 10, 15, 21, 19):
@@ -200,11 +183,6 @@ def note_event(state: DormancyState, day: int, policy: DormancyPolicy = DEFAULT_
     state.period = span if span > 1 else 0
     if day <= state.last_day:
         return
-    if state.last_day and day - 1 - state.last_day > policy.floor_days \
-            and silent_since(state, day - 1, policy, excused=excused).is_silent:  # (never silent within the floor)
-        state.resume = 0 if span >= PERIOD_DAYS["month"] else max(policy.resume_reports - 1, 0)
-    elif state.resume:
-        state.resume -= 1
     if state.last_day:
         gap = float(_quiet_days(state.last_day, day, policy))
         if gap <= 0:
@@ -266,26 +244,16 @@ def silent_since(state: DormancyState, today: int, policy: DormancyPolicy = DEFA
     >>> for day in (0, 6, 14, 19, 28, 35, 41, 50, 57, 64):   # gaps of 5-10 days
     ...     note_event(s, 739000 + day)
     >>> silent_since(s, 739064 + 8)
-    Silence(is_silent=False, days_silent=8, typical_gap=7.1, threshold=17.81, resuming=0)
+    Silence(is_silent=False, days_silent=8, typical_gap=7.1, threshold=17.81)
     >>> silent_since(DormancyState(), 739000).is_silent   # never heard of: not silent
     False
-    >>> d = DormancyState()
-    >>> for day in range(739000, 739030):                 # a daily seller ...
-    ...     note_event(d, day)
-    >>> note_event(d, 739045)                             # ... sells again after 15 quiet days
-    >>> silent_since(d, 739046).resuming                  # two more days with sales and it is back
-    2
-    >>> note_event(d, 739047); note_event(d, 739050)
-    >>> silent_since(d, 739050).resuming
-    0
     """
     if not state.last_day:
         return Silence(False, 0, policy.prior_gap, policy.cap_days)
     typical, threshold = _threshold(state, policy)
     threshold = _with_festival(state, threshold, policy) + max(excused, 0)
     days = today - state.last_day
-    silent = days > threshold
-    return Silence(silent, max(days, 0), round(typical, 2), round(threshold, 2), 0 if silent else state.resume)
+    return Silence(days > threshold, max(days, 0), round(typical, 2), round(threshold, 2))
 
 
 class DormancyDetector(AnomalyDetector):

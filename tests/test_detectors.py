@@ -315,32 +315,6 @@ def test_a_monthly_reporter_is_not_silent_between_reports():
     assert dm.silent_since(s, last + 50).is_silent
 
 
-def test_after_a_silence_the_feed_is_back_after_three_reports_unless_an_outage_made_the_silence():
-    def seller() -> dm.DormancyState:
-        s = dm.DormancyState()
-        for day in range(START, START + 30):
-            dm.note_event(s, day)
-        return s
-
-    quiet = seller()
-    dm.note_event(quiet, START + 45)  # 15 quiet days: silent after 7
-    assert [dm.silent_since(quiet, START + 46).resuming] == [2]
-    dm.note_event(quiet, START + 46)
-    assert dm.silent_since(quiet, START + 50).resuming == 1
-    again = dm.silent_since(quiet, START + 65)  # the long gap widened its threshold to about 16 days
-    assert again.is_silent and again.resuming == 0  # silent again: the silence is what counts
-    dm.note_event(quiet, START + 66)  # ... then back: the count starts over
-    assert dm.silent_since(quiet, START + 66).resuming == 2
-    broken = seller()
-    dm.note_event(broken, START + 45, excused=14)  # the source was down: not the borrower's silence
-    assert dm.silent_since(broken, START + 46).resuming == 0
-    monthly = dm.DormancyState()
-    for m in range(3, 8):
-        dm.note_event(monthly, dt.date(2025, m, 28).toordinal(), period="month")
-    dm.note_event(monthly, dt.date(2025, 10, 28).toordinal(), period="month")  # two months missed
-    assert dm.silent_since(monthly, dt.date(2025, 10, 29).toordinal()).resuming == 0  # a month's report: back
-
-
 def test_a_long_holiday_does_not_redefine_the_rhythm():
     s = dm.DormancyState()
     for day in range(START, START + 60):

@@ -64,7 +64,6 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         # quiet days are complete days: a day's report is due at its end, so today is not one yet
         silence = dormancy.silent_since(state.feed, today - 1, silence_policy, excused=excused)
         signals["dormant_days"] = float(silence.days_silent) if silence.is_silent else 0.0
-        signals["dormancy_resuming"] = float(silence.resuming)  # reports after a silence, not yet back
         # in whole days: the quiet days its rhythm allows ("silent 23 days, threshold 22", not "threshold 23")
         baselines["dormancy_threshold_days"] = float(math.floor(silence.threshold))
     if state.cash is not None and state.cash.first:

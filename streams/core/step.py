@@ -481,8 +481,7 @@ def _apply(state: BorrowerState, event: ev.Event, t: int, h: int, policy: Policy
         if gap is not None:  # the source's pipeline was down: those days are unknown, not days without a sale
             revenue.skip(state.revenue, gap[0], gap[1], state.sector or None)
         revenue.update(state.revenue, day, float(event.amount), state.sector or None, period=event.period)
-        dormancy.note_event(state.feed, day, policy.dormancy, period=event.period,  # type: ignore[arg-type]
-                            excused=_excused(state, day, part))  # an outage's days end no silence of its own
+        dormancy.note_event(state.feed, day, policy.dormancy, period=event.period)  # type: ignore[arg-type]
         return None
     if isinstance(event, ev.Cashflow):
         if state.cash is None:

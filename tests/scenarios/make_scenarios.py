@@ -390,31 +390,6 @@ def stories() -> list[Story]:
     s.until = until("2026-02-28")
     s.expect = [{"type": "dormancy", "never": True}, {"any_alert": "never"}]
 
-    s = story("sells_twice_after_going_quiet", "B-FADE", "A shop reporting sales every day goes quiet after "
-              "2026-05-31, sells once on 06-16 and once on 06-25, and then nothing (repayments on time): one "
-              "dormancy alert from 06-09 that the two stray sales do not clear, still open at the end.")
-    s.loan(_d("2026-02-20"), "retail")
-    sales(s, "2026-03-02", "2026-05-31", seed=135)
-    sales(s, "2026-06-16", "2026-06-16", seed=136)
-    sales(s, "2026-06-25", "2026-06-25", seed=137)
-    s.repayments_until(_d("2026-07-31"))
-    s.until = until("2026-07-31")
-    s.expect = [{"type": "dormancy", "opens_between": ["2026-06-08", "2026-06-10"], "min_severity": "warning"},
-                {"type": "dormancy", "max_opens": 1},
-                {"type": "dormancy", "open_at_end": True}]
-
-    s = story("back_after_two_weeks_closed", "B-BACK", "A shop reporting sales every day closes from 06-01 to "
-              "06-14 (no holiday on the calendar) and sells every day again from 06-15: one dormancy alert "
-              "from 06-09, resolved once three days of sales and the 7-day hysteresis have passed.")
-    s.loan(_d("2026-02-20"), "retail")
-    sales(s, "2026-03-02", "2026-05-31", seed=138)
-    sales(s, "2026-06-15", "2026-07-31", seed=139)
-    s.repayments_until(_d("2026-07-31"))
-    s.until = until("2026-07-31")
-    s.expect = [{"type": "dormancy", "opens_between": ["2026-06-08", "2026-06-10"], "min_severity": "warning"},
-                {"type": "dormancy", "max_opens": 1},
-                {"type": "dormancy", "resolved_between": ["2026-06-23", "2026-06-26"]}]
-
     s = story("weekly_reporter_goes_quiet", "B-WQUIET", "A weekly reporter (every Sunday since January) "
               "sends its last report on 2026-05-31: a dormancy warning about two and a half weeks later, "
               "not before three weekly reports are missing, at most 3 weeks after the last one.")
