@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -269,13 +269,13 @@ def advance(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
 
 
 def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLICY, *,
-            season: tuple[float, ...] = ()) -> CashflowSignals:
+            season: Callable[[int], float] | None = None) -> CashflowSignals:
     """The signals at epoch second ``t`` without changing the state.
 
-    ``season``: the seasonal factors (1.0: an average month) of the two
-    complete months the margin pools, from the revenue detector's month
-    profile for the borrower's trade; the margin is not judged when one is
-    under ``off_season_factor``. Empty: no season known.
+    ``season``: the seasonal factor (1.0: an average month) of a day ordinal
+    for the borrower's trade (the revenue detector's month profile); the margin
+    is not judged when the middle of either month it pools is under
+    ``off_season_factor``. ``None``: no season known.
 
     >>> signals(CashflowState(), 0).runway_days is None
     True
@@ -283,7 +283,7 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     >>> for d in range(185):                      # margin 0.3 in 1970's first four months, then 0.1
     ...     _ = update(s, d * day, "in", 10_000, "customer")
     ...     _ = update(s, d * day + 3600, "out", 7_000 if d < 120 else 9_000, "supplier")
-    >>> signals(s, 185 * day).margin_decline, signals(s, 185 * day, season=(0.85, 0.72)).margin_decline
+    >>> signals(s, 185 * day).margin_decline, signals(s, 185 * day, season=lambda d: 0.72).margin_decline
     (True, False)
     """
     t = max(t, state.t)
@@ -325,8 +325,10 @@ def signals(state: CashflowState, t: int, policy: CashflowPolicy = DEFAULT_POLIC
     margin_month = max(1.0 - month_bucket[_COST] / month_bucket[_CUST], -1.0) \
         if month_bucket is not None and month_bucket[_CUST] > 0 else None
     baseline = state.base_margin / _R if state.margin_months else None
-    judged = state.margin_months >= policy.margin_min_months and \
-        not (season and min(season) < policy.off_season_factor)
+    judged = state.margin_months >= policy.margin_min_months
+    if judged and season is not None and state.first:  # the pooled months' middles (views[1], views[2])
+        mids = (_month_start(_month(t) - k) // _DAY + _EPOCH_ORDINAL + 14 for k in (1, 2))
+        judged = min(season(d) for d in mids) >= policy.off_season_factor
     decline = (judged and margin is not None and baseline is not None
                and (baseline - margin >= policy.margin_drop
                     or (bool(was & _MARGIN) and baseline - margin >= policy.margin_clear)))

@@ -8,7 +8,6 @@ feature vector of the risk score.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -67,7 +66,8 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         # in whole days: the quiet days its rhythm allows ("silent 23 days, threshold 22", not "threshold 23")
         baselines["dormancy_threshold_days"] = float(math.floor(silence.threshold))
     if state.cash is not None and state.cash.first:
-        cash = cashflow.signals(state.cash, now, season=_margin_season(state, now))
+        sector, rev_state = state.sector or None, state.revenue
+        cash = cashflow.signals(state.cash, now, season=lambda day: revenue.month_factor(day, sector, rev_state))
         if cash.ready:
             if cash.runway_days is not None:
                 signals["cash_runway_days"] = cash.runway_days
@@ -91,10 +91,3 @@ def read(state: BorrowerState, today: int, now: int, dpd: int, *, excused: int =
         signals["anomaly_score"] = anomaly.score_one(x)  # type: ignore[arg-type]
     return Reading(signals, baselines, score, rev, cash, x)
 
-
-def _margin_season(state: BorrowerState, now: int) -> tuple[float, ...]:
-    """The seasonal factors of the two complete calendar months before ``now`` (the margin's): the revenue
-    detector's month profile for the borrower's sector, or its own once learnt (UTC months, as the detector's)."""
-    first = dt.datetime.fromtimestamp(now, dt.UTC).date().replace(day=15)
-    months = [(first - dt.timedelta(days=31 * k)).replace(day=15) for k in (1, 2)]
-    return tuple(revenue.month_factor(m.toordinal(), state.sector or None, state.revenue) for m in months)

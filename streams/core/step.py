@@ -382,22 +382,28 @@ def _contribute(state: BorrowerState, today: int, moment: int, dpd: int, reading
 
 
 def _silence_day(state: BorrowerState, today: int, excused: int, policy: Policy) -> int | None:
-    """The next day on which the revenue feed's silence crosses a level of the dormancy rules.
+    """The next day on which the revenue feed's silence crosses a level of the rules on ``dormant_days``.
 
-    Silent once more than the borrower's own threshold of complete days pass
-    without an event (detectors.dormancy; signals.read counts the days before
-    today), so the level is reached at the start of the day after; the default
-    rules raise it to critical at twice the whole days allowed, and at least 30
-    days. ``excused``: outage days of its source so far, not its silence.
+    ``dormant_days`` counts complete quiet days (signals.read: the days before
+    today) once more than the borrower's own threshold have passed
+    (detectors.dormancy), so a level of ``n`` days is reached at the start of
+    day ``last + n + 1``; each rule's level is read from the rule set (a
+    multiple of the whole days allowed, with its floor, for a baseline-scaled
+    rule). ``excused``: outage days of its source so far, not its silence.
     """
     assert state.feed is not None
     threshold = dormancy.silent_since(state.feed, today, policy.dormancy, excused=excused).threshold
     last = state.feed.last_day
     allowed = math.floor(threshold)  # the whole quiet days the rhythm allows (signals.read's baseline)
-    for day in (last + allowed + 2, last + max(2 * allowed, 30) + 1):
-        if day > today:
-            return day
-    return None
+    days = []
+    for rule in policy.ruleset.rules:
+        if rule.signal != "dormant_days" or rule.op not in (">=", ">"):
+            continue
+        for level in rule.levels:
+            need = max(level.threshold * (allowed if rule.scale == "baseline" else 1), rule.floor or 0.0)
+            first = math.floor(need) + 1 if rule.op == ">" else math.ceil(need)  # the least whole days that do
+            days.append(last + max(first, allowed + 1) + 1)  # silent first: more than the days allowed
+    return min((d for d in days if d > today), default=None)
 
 
 # --------------------------------------------------------------------------- apply
